@@ -1,5 +1,7 @@
 //! The event publisher: where events go.
 
+pub mod memory;
+
 use std::future::Future;
 
 use tokio::time::Instant;

@@ -1,5 +1,7 @@
 //! The snapshot store: the previous tick's state, a lease so only one tick runs at a time.
 
+pub mod memory;
+
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
