@@ -1,11 +1,15 @@
 //! connect-pulse: Amazon Connect agent events on Amazon EventBridge.
 //!
-//! A pure core ([`model`], [`diff`], [`events`]) and one adapter per outside system
-//! ([`connect`], [`store`], [`publish`]), wired by [`tick`].
+//! A pure core ([`model`], [`diff`], [`events`]), one adapter per outside system ([`connect`],
+//! [`store`], [`publish`]), wired by [`tick`] and served by [`lambda`].
 
 pub mod connect;
 pub mod diff;
 pub mod events;
+pub mod lambda;
+pub mod metrics;
 pub mod model;
 pub mod publish;
+pub mod settings;
 pub mod store;
+pub mod tick;

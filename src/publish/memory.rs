@@ -1,17 +1,18 @@
 //! An in-memory event publisher, for tests of the handler.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
 use super::{EventPublisher, PublishError, PublishStats};
 use crate::events::Event;
 
-/// Records what it is given; can be told to reject events, as EventBridge would.
-#[derive(Debug, Default)]
+/// Records what it is given; can be told to reject events, as EventBridge would. Clones share
+/// the same record.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryPublisher {
-    published: Mutex<Vec<Event>>,
-    reject_with: Mutex<Option<String>>,
+    published: Arc<Mutex<Vec<Event>>>,
+    reject_with: Arc<Mutex<Option<String>>>,
 }
 
 impl MemoryPublisher {
@@ -24,9 +25,9 @@ impl MemoryPublisher {
         self.published.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// From now on, rejects the first event of every publish with `code`.
-    pub fn reject_with(&self, code: &str) {
-        *self.reject_with.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(code.to_owned());
+    /// From now on, rejects the first event of every publish with `code`; `None` accepts again.
+    pub fn reject_with(&self, code: Option<&str>) {
+        *self.reject_with.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = code.map(str::to_owned);
     }
 }
 

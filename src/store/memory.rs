@@ -1,7 +1,7 @@
 //! An in-memory snapshot store, for tests and dry runs of the handler.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
@@ -9,9 +9,10 @@ use super::{Lease, SaveStats, SnapshotStore, StoreError, Stored};
 use crate::model::Snapshot;
 
 /// Keeps snapshots and leases in a map; behaves like the DynamoDB store on lease and sequence.
-#[derive(Debug, Default)]
+/// Clones share the same map.
+#[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    state: Mutex<HashMap<String, Entry>>,
+    state: Arc<Mutex<HashMap<String, Entry>>>,
 }
 
 #[derive(Debug, Default)]
