@@ -112,6 +112,9 @@ fn unknown_connect_values_are_valid_in_the_contract() {
     assert!(dave.iter().any(|d| d["channel"] == "SMS" && d["availableSlots"] == 0));
 }
 
+/// A change that makes a valid delivered event break the contract.
+type Breakage = fn(&mut Value);
+
 #[test]
 fn a_broken_event_is_rejected() {
     let events = every_kind_of_event();
@@ -119,7 +122,7 @@ fn a_broken_event_is_rejected() {
     let valid = delivered(missed);
     assert!(schema_errors(DetailType::AgentContactMissed, &valid).is_empty());
 
-    let breakages: [(&str, fn(&mut Value)); 10] = [
+    let breakages: [(&str, Breakage); 10] = [
         ("an unknown detail key", |e| e["detail"]["mood"] = json!("grumpy")),
         ("an unknown agent key", |e| e["detail"]["agent"]["name"] = json!("Alice")),
         ("no eventId", |e| drop(e["detail"].as_object_mut().unwrap().remove("eventId"))),
