@@ -1,1 +1,46 @@
-fn main() {}
+//! The Lambda entry point: settings, clients and adapters are built once per container; each
+//! invocation runs one tick.
+
+use aws_config::BehaviorVersion;
+use connect_pulse::connect::sdk::ConnectSource;
+use connect_pulse::publish::eventbridge::EventBridgePublisher;
+use connect_pulse::settings::Settings;
+use connect_pulse::store::dynamodb::DynamoDbStore;
+use connect_pulse::tick::Ticker;
+use lambda_runtime::{service_fn, LambdaEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+
+    // One line that names every bad variable, then exit: Lambda reports the init failure.
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(err) => {
+            tracing::error!(error = %err, "connect-pulse cannot start");
+            std::process::exit(1);
+        }
+    };
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let ticker = Ticker::new(
+        ConnectSource::new(&aws_sdk_connect::Client::new(&config), settings.connect_source()),
+        DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), &settings.table_name, settings.snapshot_ttl),
+        EventBridgePublisher::new(
+            aws_sdk_eventbridge::Client::new(&config),
+            &settings.event_bus_name,
+            settings.publish_max_concurrency,
+        ),
+        settings.tick(),
+    );
+    let metrics = connect_pulse::metrics::init(&settings.instance_id)?;
+
+    let (ticker, instance_id) = (&ticker, settings.instance_id.as_str());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let result = connect_pulse::lambda::handle(ticker, instance_id, event).await;
+        if let Err(err) = metrics.flush(std::io::stdout()) {
+            tracing::warn!(error = %err, "could not write the metrics record");
+        }
+        result
+    }))
+    .await
+}

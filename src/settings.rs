@@ -1,10 +1,14 @@
 //! Settings from the environment, read once at start-up; every problem is reported at once.
 
 use std::fmt::Display;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::connect::sdk::ConnectSourceConfig;
 use crate::connect::AgentScope;
+use crate::diff::DiffSettings;
+use crate::tick::TickSettings;
 
 /// Everything the function is told by its environment.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,10 +19,10 @@ pub struct Settings {
     pub event_bus_name: String,
     pub event_source: String,
     pub scope: AgentScope,
-    pub connect_max_rps: f64,
-    pub connect_max_concurrency: usize,
+    pub connect_max_rps: NonZeroU32,
+    pub connect_max_concurrency: NonZeroUsize,
     pub routing_profile_cache: Duration,
-    pub polls_per_invocation: u32,
+    pub polls_per_invocation: NonZeroU32,
     pub poll_interval: Duration,
     pub snapshot_ttl: Duration,
     pub publish_max_concurrency: usize,
@@ -46,14 +50,15 @@ impl Settings {
         let event_bus_name = reader.optional("EVENT_BUS_NAME", "default".to_owned(), non_empty);
         let event_source = reader.optional("EVENT_SOURCE", "connect-pulse".to_owned(), parse_event_source);
         let scope = reader.optional("AGENT_SCOPE", AgentScope::AllRoutingProfiles, |raw| raw.parse());
-        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", 2.0, |raw| positive::<f64>(raw));
-        let connect_max_concurrency = reader.optional("CONNECT_MAX_CONCURRENCY", 2, |raw| positive::<usize>(raw));
+        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), |raw| positive(raw));
+        let connect_max_concurrency =
+            reader.optional("CONNECT_MAX_CONCURRENCY", NonZeroUsize::MIN.saturating_add(1), |raw| positive(raw));
         let routing_profile_cache = reader.optional("ROUTING_PROFILE_CACHE_SECONDS", Duration::from_secs(300), seconds);
-        let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", 1, |raw| positive::<u32>(raw));
+        let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", NonZeroU32::MIN, |raw| positive(raw));
         let poll_interval = reader.optional("POLL_INTERVAL_SECONDS", Duration::from_secs(15), seconds);
-        let snapshot_ttl =
-            reader.optional("SNAPSHOT_TTL_DAYS", Duration::from_secs(7 * 86_400), |raw| Ok(days(positive(raw)?)));
-        let publish_max_concurrency = reader.optional("PUBLISH_MAX_CONCURRENCY", 4, |raw| positive::<usize>(raw));
+        let snapshot_ttl = reader.optional("SNAPSHOT_TTL_DAYS", days(7), |raw| Ok(days(positive::<NonZeroU32>(raw)?.get())));
+        let publish_max_concurrency =
+            reader.optional("PUBLISH_MAX_CONCURRENCY", 4, |raw| Ok(positive::<NonZeroUsize>(raw)?.get()));
 
         if !reader.problems.is_empty() {
             return Err(SettingsError { problems: reader.problems });
@@ -72,6 +77,28 @@ impl Settings {
             snapshot_ttl,
             publish_max_concurrency,
         })
+    }
+}
+
+impl Settings {
+    /// How the Connect source calls Connect.
+    pub fn connect_source(&self) -> ConnectSourceConfig {
+        ConnectSourceConfig {
+            max_calls_per_second: self.connect_max_rps,
+            max_concurrent_calls: self.connect_max_concurrency,
+            routing_profile_ttl: self.routing_profile_cache,
+            ..ConnectSourceConfig::new(self.instance_id.clone(), self.scope.clone())
+        }
+    }
+
+    /// What each tick needs besides its adapters.
+    pub fn tick(&self) -> TickSettings {
+        TickSettings {
+            instance_id: self.instance_id.clone(),
+            diff: DiffSettings { source: self.event_source.clone() },
+            polls_per_invocation: self.polls_per_invocation.get(),
+            poll_interval: self.poll_interval,
+        }
     }
 }
 
@@ -143,23 +170,20 @@ fn non_empty(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
-fn positive<T: FromStr + PartialOrd + Default + Copy>(raw: &str) -> Result<T, String>
+/// A whole number above zero; `NonZero*` types refuse zero while parsing.
+fn positive<T: FromStr>(raw: &str) -> Result<T, String>
 where
     T::Err: Display,
 {
-    let value: T = raw.parse().map_err(|err| format!("'{raw}' is not a number ({err})"))?;
-    if value <= T::default() {
-        return Err(format!("'{raw}' must be greater than zero"));
-    }
-    Ok(value)
+    raw.parse().map_err(|err| format!("'{raw}' is not a whole number above zero ({err})"))
 }
 
 fn seconds(raw: &str) -> Result<Duration, String> {
-    Ok(Duration::from_secs(positive::<u64>(raw)?))
+    Ok(Duration::from_secs(positive::<std::num::NonZeroU64>(raw)?.get()))
 }
 
-fn days(days: u64) -> Duration {
-    Duration::from_secs(days * 86_400)
+fn days(days: u32) -> Duration {
+    Duration::from_secs(u64::from(days) * 86_400)
 }
 
 #[cfg(test)]
@@ -180,8 +204,8 @@ mod tests {
         assert_eq!(settings.event_bus_name, "default");
         assert_eq!(settings.event_source, "connect-pulse");
         assert_eq!(settings.scope, AgentScope::AllRoutingProfiles);
-        assert_eq!(settings.connect_max_rps, 2.0);
-        assert_eq!(settings.polls_per_invocation, 1);
+        assert_eq!(settings.connect_max_rps.get(), 2);
+        assert_eq!(settings.polls_per_invocation.get(), 1);
         assert_eq!(settings.snapshot_ttl, Duration::from_secs(7 * 86_400));
     }
 
