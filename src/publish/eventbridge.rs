@@ -115,7 +115,7 @@ impl EventBridgePublisher {
                 Err(err) => {
                     return Err(PublishError::Service {
                         code: err.code().unwrap_or("Unknown").to_owned(),
-                        message: DisplayErrorContext(&err).to_string(),
+                        message: describe(&err),
                     })
                 }
             };
@@ -200,6 +200,11 @@ fn is_retryable<R>(err: &SdkError<PutEventsError, R>) -> bool {
         }
         _ => false,
     }
+}
+
+/// The service's own message when there is one; the whole error chain for network and SDK failures.
+fn describe(err: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
+    err.message().map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned)
 }
 
 #[cfg(test)]

@@ -294,9 +294,10 @@ fn is_condition_failed<R>(err: &SdkError<UpdateItemError, R>) -> bool {
 }
 
 fn service_error(operation: &'static str, err: impl ProvideErrorMetadata + std::error::Error) -> StoreError {
-    StoreError::Service {
-        operation,
-        code: err.code().unwrap_or("Unknown").to_owned(),
-        message: DisplayErrorContext(&err).to_string(),
-    }
+    StoreError::Service { operation, code: err.code().unwrap_or("Unknown").to_owned(), message: describe(&err) }
+}
+
+/// The service's own message when there is one; the whole error chain for network and SDK failures.
+fn describe(err: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
+    err.message().map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned)
 }
