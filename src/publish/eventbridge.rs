@@ -191,12 +191,14 @@ fn plan_calls(entries: Vec<Entry<'_>>) -> Result<Vec<Vec<Entry<'_>>>, PublishErr
 }
 
 /// Whole-call failures worth another try: throttling, EventBridge's own faults, and the network.
-fn is_retryable<R>(err: &SdkError<PutEventsError, R>) -> bool {
+fn is_retryable(err: &SdkError<PutEventsError>) -> bool {
     match err {
         SdkError::TimeoutError(_) => true,
         SdkError::DispatchFailure(failure) => failure.is_io() || failure.is_timeout(),
         SdkError::ServiceError(failure) => {
-            failure.err().is_internal_exception() || failure.err().code() == Some("ThrottlingException")
+            failure.err().is_internal_exception()
+                || failure.err().code() == Some("ThrottlingException")
+                || failure.raw().status().is_server_error()
         }
         _ => false,
     }

@@ -193,7 +193,7 @@ impl SnapshotStore for DynamoDbStore {
                 Some(StoredItem::Agent { expires_at: at, .. }) if at < now => expired += 1,
                 Some(StoredItem::Agent { agent, expires_at: at }) => {
                     expires_at.insert(agent.id.clone(), at);
-                    agents.insert(agent.id.clone(), agent);
+                    agents.insert(agent.id.clone(), *agent);
                 }
                 None => {}
             }

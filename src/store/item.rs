@@ -49,7 +49,7 @@ pub(super) struct Meta {
 /// One item of an instance's partition.
 pub(super) enum StoredItem {
     Meta(Meta),
-    Agent { agent: Agent, expires_at: i64 },
+    Agent { agent: Box<Agent>, expires_at: i64 },
 }
 
 pub(super) fn s(value: impl Into<String>) -> AttributeValue {
@@ -106,7 +106,7 @@ pub(super) fn read_meta(item: Item) -> Result<Meta, StoreError> {
 pub(super) fn read_item(mut item: Item) -> Result<Option<StoredItem>, StoreError> {
     let sort_key = match item.get(SORT_KEY) {
         Some(AttributeValue::S(sort_key)) => sort_key.clone(),
-        _ => return Err(StoreError::Corrupt { key: format!("{item:?}"), message: "no sort key".into() }),
+        _ => return Err(StoreError::Corrupt { key: "(none)".into(), message: format!("no string {SORT_KEY}") }),
     };
     let corrupt = |message: String| StoreError::Corrupt { key: sort_key.clone(), message };
 
@@ -120,7 +120,7 @@ pub(super) fn read_item(mut item: Item) -> Result<Option<StoredItem>, StoreError
     let expires_at = item.remove(TTL_ATTRIBUTE).ok_or_else(|| corrupt(format!("no {TTL_ATTRIBUTE}")))?;
     let expires_at: i64 = from_attribute_value(expires_at).map_err(|err| corrupt(err.to_string()))?;
     let agent: Agent = from_item(item).map_err(|err| corrupt(err.to_string()))?;
-    Ok(Some(StoredItem::Agent { agent, expires_at }))
+    Ok(Some(StoredItem::Agent { agent: Box::new(agent), expires_at }))
 }
 
 /// DynamoDB's item size rule (attribute names plus values), counting numbers at their string length,
@@ -231,7 +231,7 @@ mod tests {
             panic!("an agent item reads as an agent");
         };
 
-        assert_eq!(read, agent);
+        assert_eq!(*read, agent);
         assert_eq!(expires_at, 1_800_000_000);
     }
 
