@@ -8,6 +8,8 @@ use tokio::time::Instant;
 
 use crate::events::Event;
 
+pub mod eventbridge;
+
 /// What a publish cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

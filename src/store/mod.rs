@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Snapshot;
 
+pub mod dynamodb;
+mod item;
+
 /// The right to run a tick for one instance until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
