@@ -1,5 +1,6 @@
 //! The event publisher: where events go.
 
+pub mod eventbridge;
 pub mod memory;
 
 use std::future::Future;
@@ -7,8 +8,6 @@ use std::future::Future;
 use tokio::time::Instant;
 
 use crate::events::Event;
-
-pub mod eventbridge;
 
 /// What a publish cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]

@@ -1,5 +1,6 @@
 //! The snapshot store: the previous tick's state, a lease so only one tick runs at a time.
 
+pub mod dynamodb;
 pub mod memory;
 
 use std::future::Future;
@@ -8,7 +9,6 @@ use chrono::{DateTime, Utc};
 
 use crate::model::Snapshot;
 
-pub mod dynamodb;
 mod item;
 
 /// The right to run a tick for one instance until `expires_at`.
