@@ -94,8 +94,7 @@ impl Tick<'_> {
         }
 
         for contact in &agent.contacts {
-            let earlier = before.and_then(|before| find_contact(&before.contacts, &contact.contact_id));
-            let earlier_state = earlier.and_then(|earlier| earlier.state.as_ref());
+            let earlier_state = earlier_contact(before, &contact.contact_id).and_then(|earlier| earlier.state.as_ref());
             let detail_type = match contact.state.as_ref() {
                 Some(state) if is_missed(state) && !earlier_state.is_some_and(is_missed) => {
                     DetailType::AgentContactMissed
@@ -110,8 +109,7 @@ impl Tick<'_> {
         }
 
         for (channel, slots) in &agent.slots {
-            let saturated_since = before.and_then(|before| before.slots.get(channel)).and_then(|s| s.saturated_since);
-            match saturated_since {
+            match saturated_since(before, channel) {
                 None if is_saturated(slots) => {
                     let change = slots_change(channel, slots, None);
                     let parts = [channel.as_str(), previous_taken_at];
@@ -188,20 +186,15 @@ fn track(before: Option<&Agent>, agent: &mut Agent, taken_at: DateTime<Utc>) {
     // Connect keeps StateStartTimestamp at the connect time while a contact is on hold, so how
     // long a contact has been in its state has to be observed.
     for contact in &mut agent.contacts {
-        let earlier = before.and_then(|before| find_contact(&before.contacts, &contact.contact_id));
-        contact.observed_in_state_since = match earlier {
+        contact.observed_in_state_since = match earlier_contact(before, &contact.contact_id) {
             Some(earlier) if earlier.state == contact.state => earlier.observed_in_state_since.or(Some(taken_at)),
             _ => Some(taken_at),
         };
     }
 
     for (channel, slots) in &mut agent.slots {
-        slots.saturated_since = if is_saturated(slots) {
-            let earlier = before.and_then(|before| before.slots.get(channel)).and_then(|s| s.saturated_since);
-            earlier.or(Some(taken_at))
-        } else {
-            None
-        };
+        slots.saturated_since =
+            if is_saturated(slots) { saturated_since(before, channel).or(Some(taken_at)) } else { None };
     }
 }
 
@@ -217,9 +210,15 @@ fn status_key(status: &AgentStatus) -> (Option<&str>, Option<DateTime<Utc>>) {
     (status.arn.as_deref(), status.started_at)
 }
 
-/// Agents hold a handful of contacts, so a scan beats building an index.
-fn find_contact<'a>(contacts: &'a [Contact], contact_id: &str) -> Option<&'a Contact> {
-    contacts.iter().find(|contact| contact.contact_id == contact_id)
+/// The same contact in the agent's previous state. Agents hold a handful of contacts, so a scan
+/// beats building an index.
+fn earlier_contact<'a>(before: Option<&'a Agent>, contact_id: &str) -> Option<&'a Contact> {
+    before?.contacts.iter().find(|contact| contact.contact_id == contact_id)
+}
+
+/// Since when the channel was saturated in the agent's previous state, if it was.
+fn saturated_since(before: Option<&Agent>, channel: &Channel) -> Option<DateTime<Utc>> {
+    before?.slots.get(channel)?.saturated_since
 }
 
 /// Connect reports a rejected voice contact as MISSED and a rejected chat or task as REJECTED;
