@@ -50,13 +50,15 @@ impl Settings {
         let event_bus_name = reader.optional("EVENT_BUS_NAME", "default".to_owned(), non_empty);
         let event_source = reader.optional("EVENT_SOURCE", "connect-pulse".to_owned(), parse_event_source);
         let scope = reader.optional("AGENT_SCOPE", AgentScope::AllRoutingProfiles, |raw| raw.parse());
-        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), |raw| positive(raw));
+        let connect_max_rps =
+            reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), |raw| positive(raw));
         let connect_max_concurrency =
             reader.optional("CONNECT_MAX_CONCURRENCY", NonZeroUsize::MIN.saturating_add(1), |raw| positive(raw));
         let routing_profile_cache = reader.optional("ROUTING_PROFILE_CACHE_SECONDS", Duration::from_secs(300), seconds);
         let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", NonZeroU32::MIN, |raw| positive(raw));
         let poll_interval = reader.optional("POLL_INTERVAL_SECONDS", Duration::from_secs(15), seconds);
-        let snapshot_ttl = reader.optional("SNAPSHOT_TTL_DAYS", days(7), |raw| Ok(days(positive::<NonZeroU32>(raw)?.get())));
+        let snapshot_ttl =
+            reader.optional("SNAPSHOT_TTL_DAYS", days(7), |raw| Ok(days(positive::<NonZeroU32>(raw)?.get())));
         let publish_max_concurrency =
             reader.optional("PUBLISH_MAX_CONCURRENCY", 4, |raw| Ok(positive::<NonZeroUsize>(raw)?.get()));
 
@@ -139,11 +141,11 @@ impl<F: Fn(&str) -> Option<String>> Reader<'_, F> {
 /// Accepts an instance id or an instance ARN (`arn:aws:connect:<region>:<account>:instance/<id>`).
 fn parse_instance_id(raw: &str) -> Result<String, String> {
     let id = match raw.strip_prefix("arn:") {
-        Some(_) => raw
-            .split_once(":instance/")
-            .map(|(_, id)| id)
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-            .ok_or_else(|| format!("'{raw}' is not a Connect instance ARN (arn:aws:connect:REGION:ACCOUNT:instance/ID)"))?,
+        Some(_) => {
+            raw.split_once(":instance/").map(|(_, id)| id).filter(|id| !id.is_empty() && !id.contains('/')).ok_or_else(
+                || format!("'{raw}' is not a Connect instance ARN (arn:aws:connect:REGION:ACCOUNT:instance/ID)"),
+            )?
+        }
         None => raw,
     };
     if id.is_empty() || id.len() > 100 {
@@ -242,8 +244,9 @@ mod tests {
 
     #[test]
     fn a_malformed_instance_arn_is_refused() {
-        let err = settings(&[("CONNECT_INSTANCE_ID", "arn:aws:connect:eu-west-2:1:queue/x"), ("SNAPSHOT_TABLE_NAME", "t")])
-            .unwrap_err();
+        let err =
+            settings(&[("CONNECT_INSTANCE_ID", "arn:aws:connect:eu-west-2:1:queue/x"), ("SNAPSHOT_TABLE_NAME", "t")])
+                .unwrap_err();
         assert!(err.problems[0].contains("is not a Connect instance ARN"), "{err}");
     }
 }

@@ -165,7 +165,8 @@ impl<S: AgentSource + Sync, St: SnapshotStore + Sync, P: EventPublisher + Sync> 
     pub async fn run(&self, request: TickRequest, deadline: Instant) -> Result<TickSummary, TickError> {
         let started = Instant::now();
         let instance_id = &self.settings.instance_id;
-        let mut summary = TickSummary { instance_id: instance_id.clone(), dry_run: request.dry_run, ..Default::default() };
+        let mut summary =
+            TickSummary { instance_id: instance_id.clone(), dry_run: request.dry_run, ..Default::default() };
 
         // A dry run reads the stored snapshot but must not block a scheduled tick, so it takes no lease.
         let lease = if request.dry_run {
@@ -299,7 +300,10 @@ mod tests {
             (json!("tick"), "got a string"),
             (json!({"dryrun": true}), "unknown field `dryrun`"),
             (json!({"instanceId": "other"}), "polls instance inst-1, not other"),
-            (json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}), "got detail-type 'Object Created'"),
+            (
+                json!({"detail-type": "Object Created", "source": "aws.s3", "detail": {}}),
+                "got detail-type 'Object Created'",
+            ),
         ];
         for (payload, expected) in cases {
             let err = TickRequest::parse(payload.clone(), "inst-1").unwrap_err();

@@ -12,8 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use connect_sim::{Scenario, Sim, SimConfig};
 use serde_json::{json, Value};
-use support::{free_port, Moto};
+use support::Moto;
 use tokio::sync::Notify;
 
 /// A stand-in for the Lambda Runtime API: hands out queued events, records what comes back.
@@ -116,29 +117,19 @@ async fn stored_items(moto: &Moto, table: &str) -> usize {
 }
 
 async fn create_table(moto: &Moto, table: &str) {
-    use aws_sdk_dynamodb::types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType};
     let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
-    dynamodb
-        .create_table()
-        .table_name(table)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("pk").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .attribute_definitions(
-            AttributeDefinition::builder().attribute_name("sk").attribute_type(ScalarAttributeType::S).build().unwrap(),
-        )
-        .key_schema(KeySchemaElement::builder().attribute_name("pk").key_type(KeyType::Hash).build().unwrap())
-        .key_schema(KeySchemaElement::builder().attribute_name("sk").key_type(KeyType::Range).build().unwrap())
-        .send()
-        .await
-        .unwrap();
+    support::snapshot_table::create_snapshot_table(&dynamodb, table).await;
 }
 
+/// The Connect simulator playing the demo scenario, in this process.
 async fn start_simulator(instance_id: &str) -> String {
-    let port = free_port();
-    let scenario = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/scenarios/demo.json");
-    connect_sim_start(port, instance_id, &scenario).await;
+    let scenario = Scenario::load(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("events/scenarios/demo.json"))
+        .expect("the demo scenario loads");
+    let config = SimConfig { instance_id: Some(instance_id.to_owned()), ..SimConfig::default() };
+    let sim = Sim::from_scenario(&scenario, config).expect("the demo scenario compiles");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(connect_sim::serve(listener, sim));
     format!("http://127.0.0.1:{port}")
 }
 
@@ -202,10 +193,7 @@ async fn an_unknown_instance_fails_the_tick_and_leaves_the_table_untouched() {
     assert!(error["errorMessage"].as_str().unwrap().contains("no-such-instance"), "{error}");
     let dynamodb = aws_sdk_dynamodb::Client::new(&moto.sdk_config().await);
     let items = dynamodb.scan().table_name("pulse").send().await.unwrap();
-    assert!(
-        items.items().iter().all(|item| !item["sk"].as_s().unwrap().starts_with("agent#")),
-        "no agent was stored"
-    );
+    assert!(items.items().iter().all(|item| !item["sk"].as_s().unwrap().starts_with("agent#")), "no agent was stored");
 }
 
 #[tokio::test]
