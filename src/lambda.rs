@@ -27,7 +27,8 @@ where
     St: SnapshotStore + Sync,
     P: EventPublisher + Sync,
 {
-    let deadline = deadline_of(event.context.deadline());
+    let deadline = deadline_of(event.context.deadline);
+    tracing::debug!(remaining_ms = deadline.saturating_duration_since(Instant::now()).as_millis() as u64, "invocation");
     let result = match TickRequest::parse(event.payload, instance_id) {
         Ok(request) => ticker.run(request, deadline).await,
         Err(err) => Err(err),
@@ -47,9 +48,20 @@ where
     }
 }
 
-/// The invocation's deadline on the monotonic clock.
-fn deadline_of(deadline: SystemTime) -> Instant {
-    let left = deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO);
+/// Any epoch time before this (2001-09-09) is not a deadline but a timeout.
+const EPOCH_MS_FLOOR: u64 = 1_000_000_000_000;
+
+/// The invocation's deadline on the monotonic clock, from Lambda's epoch milliseconds.
+///
+/// cargo-lambda's local runtime sends the function timeout in milliseconds instead of an epoch
+/// time; read that as a time from now rather than as a deadline long past.
+fn deadline_of(deadline_ms: u64) -> Instant {
+    let left = if deadline_ms < EPOCH_MS_FLOOR {
+        Duration::from_millis(deadline_ms)
+    } else {
+        let deadline = SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms);
+        deadline.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO)
+    };
     Instant::now() + left
 }
 
@@ -77,4 +89,28 @@ fn log_summary(summary: &TickSummary) {
         duration_ms = summary.duration_ms,
         "tick"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_epoch_deadline_becomes_the_time_left() {
+        let in_ten_seconds =
+            SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap() + Duration::from_secs(10);
+        let left = deadline_of(in_ten_seconds.as_millis() as u64).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(8) && left <= Duration::from_secs(10), "{left:?}");
+    }
+
+    #[test]
+    fn a_past_deadline_leaves_no_time() {
+        assert!(deadline_of(EPOCH_MS_FLOOR + 1) <= Instant::now());
+    }
+
+    #[test]
+    fn a_bare_timeout_is_read_as_time_from_now() {
+        let left = deadline_of(600_000).saturating_duration_since(Instant::now());
+        assert!(left > Duration::from_secs(590), "{left:?}");
+    }
 }
