@@ -99,7 +99,8 @@ impl ConnectSource {
     /// call is counted here and retried under this source's rate limit and deadline.
     pub fn new(client: &Client, config: ConnectSourceConfig) -> Self {
         let client = Client::from_conf(client.config().to_builder().retry_config(RetryConfig::disabled()).build());
-        let limiter = RateLimiter::direct(Quota::per_second(config.max_calls_per_second));
+        // Evenly spaced calls, no burst: the account's burst is shared with every other caller.
+        let limiter = RateLimiter::direct(Quota::per_second(config.max_calls_per_second).allow_burst(NonZeroU32::MIN));
         Self { client, config, limiter, routing_profiles: Mutex::new(None) }
     }
 
