@@ -263,7 +263,9 @@ impl ConnectSource {
             .with_jitter()
             .build();
 
+        let mut attempt = 0u32;
         loop {
+            attempt += 1;
             // The quota counts GetCurrentUserData calls only; the list calls have their own.
             if kind == CallKind::UserData && timeout_at(deadline, self.limiter.until_ready()).await.is_err() {
                 return Err(Failure::deadline());
@@ -289,7 +291,7 @@ impl ConnectSource {
                 instance_id = %self.config.instance_id,
                 operation = kind.operation(),
                 code = %failure.code,
-                attempt = counts.calls,
+                attempt,
                 delay_ms = delay.as_millis() as u64,
                 "Connect call failed, retrying"
             );
