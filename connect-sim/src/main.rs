@@ -141,10 +141,26 @@ async fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         }
-        _ = tokio::signal::ctrl_c() => {}
+        _ = stop_requested() => {}
     }
     tracing::info!(stats = ?sim.stats(), "connect-sim stopped");
     ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM from a script that started the simulator in the background.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut terminate) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Logs the request counts every ten seconds while they change.

@@ -99,7 +99,8 @@ impl ConnectSource {
     /// call is counted here and retried under this source's rate limit and deadline.
     pub fn new(client: &Client, config: ConnectSourceConfig) -> Self {
         let client = Client::from_conf(client.config().to_builder().retry_config(RetryConfig::disabled()).build());
-        let limiter = RateLimiter::direct(Quota::per_second(config.max_calls_per_second));
+        // Evenly spaced calls, no burst: the account's burst is shared with every other caller.
+        let limiter = RateLimiter::direct(Quota::per_second(config.max_calls_per_second).allow_burst(NonZeroU32::MIN));
         Self { client, config, limiter, routing_profiles: Mutex::new(None) }
     }
 
@@ -262,7 +263,9 @@ impl ConnectSource {
             .with_jitter()
             .build();
 
+        let mut attempt = 0u32;
         loop {
+            attempt += 1;
             // The quota counts GetCurrentUserData calls only; the list calls have their own.
             if kind == CallKind::UserData && timeout_at(deadline, self.limiter.until_ready()).await.is_err() {
                 return Err(Failure::deadline());
@@ -288,7 +291,7 @@ impl ConnectSource {
                 instance_id = %self.config.instance_id,
                 operation = kind.operation(),
                 code = %failure.code,
-                attempt = counts.calls,
+                attempt,
                 delay_ms = delay.as_millis() as u64,
                 "Connect call failed, retrying"
             );
