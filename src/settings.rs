@@ -49,13 +49,12 @@ impl Settings {
         let table_name = reader.required("SNAPSHOT_TABLE_NAME", non_empty);
         let event_bus_name = reader.optional("EVENT_BUS_NAME", "default".to_owned(), non_empty);
         let event_source = reader.optional("EVENT_SOURCE", "connect-pulse".to_owned(), parse_event_source);
-        let scope = reader.optional("AGENT_SCOPE", AgentScope::AllRoutingProfiles, |raw| raw.parse());
-        let connect_max_rps =
-            reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), |raw| positive(raw));
+        let scope = reader.optional("AGENT_SCOPE", AgentScope::AllRoutingProfiles, str::parse);
+        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), positive);
         let connect_max_concurrency =
-            reader.optional("CONNECT_MAX_CONCURRENCY", NonZeroUsize::MIN.saturating_add(1), |raw| positive(raw));
+            reader.optional("CONNECT_MAX_CONCURRENCY", NonZeroUsize::MIN.saturating_add(1), positive);
         let routing_profile_cache = reader.optional("ROUTING_PROFILE_CACHE_SECONDS", Duration::from_secs(300), seconds);
-        let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", NonZeroU32::MIN, |raw| positive(raw));
+        let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", NonZeroU32::MIN, positive);
         let poll_interval = reader.optional("POLL_INTERVAL_SECONDS", Duration::from_secs(15), seconds);
         let snapshot_ttl =
             reader.optional("SNAPSHOT_TTL_DAYS", days(7), |raw| Ok(days(positive::<NonZeroU32>(raw)?.get())));
