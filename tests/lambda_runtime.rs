@@ -80,12 +80,30 @@ impl RuntimeApi {
     }
 }
 
-struct Function(Child);
+/// The function's process; killed when dropped.
+struct Function(Option<Child>);
+
+impl Function {
+    /// Waits for the function to exit by itself and returns what it wrote.
+    fn wait(mut self) -> std::process::Output {
+        self.0.take().expect("the function runs").wait_with_output().expect("the function's output is readable")
+    }
+
+    /// Stops the function and returns everything it wrote to stdout.
+    fn stop(mut self) -> String {
+        let mut child = self.0.take().expect("the function runs");
+        let _ = child.kill();
+        let output = child.wait_with_output().expect("the function's output is readable");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
+}
 
 impl Drop for Function {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(child) = self.0.as_mut() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -104,7 +122,7 @@ fn start_function(runtime_port: u16, env: &[(&str, &str)]) -> Function {
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    Function(command.spawn().expect("the function binary starts"))
+    Function(Some(command.spawn().expect("the function binary starts")))
 }
 
 fn scheduled_event() -> Value {
@@ -140,7 +158,7 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
     let connect = start_simulator("demo-instance").await;
     let api = RuntimeApi::default();
     let port = api.serve().await;
-    let _function = start_function(
+    let function = start_function(
         port,
         &[
             ("CONNECT_INSTANCE_ID", "demo-instance"),
@@ -167,6 +185,23 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
     assert_eq!(kind, "request-1/error");
     assert_eq!(error["errorType"], "InvalidInput");
     assert!(error["errorMessage"].as_str().unwrap().contains("unknown field `dryrun`"), "{error}");
+
+    // One CloudWatch Embedded Metric Format record per tick, on stdout where Lambda reads it.
+    let stdout = function.stop();
+    let records: Vec<Value> = stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|record| record["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "ConnectPulse")
+        .collect();
+    let agents_record =
+        records.iter().find(|record| record.get("Agents").is_some() && record.get("Activity").is_none());
+    let agents_record = agents_record.unwrap_or_else(|| panic!("no Agents metric in:\n{stdout}"));
+    assert_eq!(agents_record["Agents"].as_f64(), Some(agents as f64));
+    assert_eq!(agents_record["InstanceId"], "demo-instance");
+    assert!(
+        records.iter().any(|record| record["ErrorType"] == "InvalidInput" && record["FailedTicks"] == 1),
+        "{stdout}"
+    );
 }
 
 #[tokio::test]
@@ -202,13 +237,7 @@ async fn missing_settings_stop_the_function_with_one_line_naming_them() {
     let port = api.serve().await;
     let function = start_function(port, &[("EVENT_SOURCE", "aws.connect")]);
 
-    let output = tokio::task::spawn_blocking(move || {
-        let mut function = function;
-        let child = std::mem::replace(&mut function.0, Command::new("true").spawn().unwrap());
-        child.wait_with_output().unwrap()
-    })
-    .await
-    .unwrap();
+    let output = tokio::task::spawn_blocking(move || function.wait()).await.unwrap();
 
     assert!(!output.status.success());
     let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
