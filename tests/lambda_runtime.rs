@@ -151,8 +151,9 @@ async fn start_simulator(instance_id: &str) -> String {
     format!("http://127.0.0.1:{port}")
 }
 
-#[tokio::test]
-async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
+/// moto with the snapshot table, the simulator playing the demo scenario for `demo-instance`, and
+/// the function configured for `instance_id`, served through a Runtime API stand-in.
+async fn start_chain(instance_id: &str) -> (Moto, RuntimeApi, Function) {
     let moto = Moto::start();
     create_table(&moto, "pulse").await;
     let connect = start_simulator("demo-instance").await;
@@ -161,12 +162,18 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
     let function = start_function(
         port,
         &[
-            ("CONNECT_INSTANCE_ID", "demo-instance"),
+            ("CONNECT_INSTANCE_ID", instance_id),
             ("SNAPSHOT_TABLE_NAME", "pulse"),
             ("AWS_ENDPOINT_URL", &moto.endpoint),
             ("AWS_ENDPOINT_URL_CONNECT", &connect),
         ],
     );
+    (moto, api, function)
+}
+
+#[tokio::test]
+async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
+    let (moto, api, function) = start_chain("demo-instance").await;
 
     let (kind, summary) = api.invoke(scheduled_event()).await;
 
@@ -206,20 +213,7 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
 
 #[tokio::test]
 async fn an_unknown_instance_fails_the_tick_and_leaves_the_table_untouched() {
-    let moto = Moto::start();
-    create_table(&moto, "pulse").await;
-    let connect = start_simulator("demo-instance").await;
-    let api = RuntimeApi::default();
-    let port = api.serve().await;
-    let _function = start_function(
-        port,
-        &[
-            ("CONNECT_INSTANCE_ID", "no-such-instance"),
-            ("SNAPSHOT_TABLE_NAME", "pulse"),
-            ("AWS_ENDPOINT_URL", &moto.endpoint),
-            ("AWS_ENDPOINT_URL_CONNECT", &connect),
-        ],
-    );
+    let (moto, api, _function) = start_chain("no-such-instance").await;
 
     let (kind, error) = api.invoke(scheduled_event()).await;
 
