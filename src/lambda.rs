@@ -3,6 +3,7 @@
 use std::time::{Duration, SystemTime};
 
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use metrics_cloudwatch_embedded::Collector;
 use tokio::time::Instant;
 
 use crate::connect::AgentSource;
@@ -20,6 +21,7 @@ impl From<TickError> for Diagnostic {
 pub async fn handle<S, St, P>(
     ticker: &Ticker<S, St, P>,
     instance_id: &str,
+    metrics: &Collector,
     event: LambdaEvent<serde_json::Value>,
 ) -> Result<TickSummary, Diagnostic>
 where
@@ -33,16 +35,15 @@ where
         Ok(request) => ticker.run(request, deadline).await,
         Err(err) => Err(err),
     };
+    crate::metrics::emit(metrics, &result);
 
     match result {
         Ok(summary) => {
             log_summary(&summary);
-            crate::metrics::record(&summary);
             Ok(summary)
         }
         Err(err) => {
             tracing::error!(instance_id, error_type = err.error_type(), error = %err, "tick failed");
-            crate::metrics::record_failure(err.error_type());
             Err(err.into())
         }
     }

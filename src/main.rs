@@ -35,12 +35,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let metrics = connect_pulse::metrics::init(&settings.instance_id)?;
 
     let (ticker, instance_id) = (&ticker, settings.instance_id.as_str());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let result = connect_pulse::lambda::handle(ticker, instance_id, event).await;
-        if let Err(err) = metrics.flush(std::io::stdout()) {
-            tracing::warn!(error = %err, "could not write the metrics record");
-        }
-        result
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        connect_pulse::lambda::handle(ticker, instance_id, metrics, event)
     }))
     .await
 }

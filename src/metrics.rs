@@ -1,9 +1,11 @@
 //! One CloudWatch Embedded Metric Format record set per tick, in the `ConnectPulse` namespace.
 
+use std::io::stdout;
+
 use metrics::{counter, describe_gauge, gauge, Unit};
 use metrics_cloudwatch_embedded::{Builder, Collector};
 
-use crate::tick::TickSummary;
+use crate::tick::{TickError, TickSummary};
 
 pub const NAMESPACE: &str = "ConnectPulse";
 
@@ -18,13 +20,27 @@ pub fn init(instance_id: &str) -> Result<&'static Collector, lambda_runtime::Err
     Ok(collector)
 }
 
-/// Records a tick's counts; a no-op until [`init`] installed the recorder.
-pub fn record(summary: &TickSummary) {
-    if summary.skipped.is_some() {
-        counter!("SkippedTicks").increment(1);
-        return;
+/// Writes the metrics of one invocation to stdout, where Lambda picks them up. A skipped or failed
+/// tick writes only its own count, so the gauges of the last good tick are not repeated as current;
+/// a dry run writes nothing.
+pub fn emit(collector: &Collector, outcome: &Result<TickSummary, TickError>) {
+    let written = match outcome {
+        Ok(summary) if summary.dry_run => Ok(()),
+        Ok(summary) if summary.skipped.is_some() => {
+            collector.write_single("SkippedTicks", Some(Unit::Count), 1, stdout())
+        }
+        Ok(summary) => {
+            record(summary);
+            collector.flush(stdout())
+        }
+        Err(_) => collector.write_single("FailedTicks", Some(Unit::Count), 1, stdout()),
+    };
+    if let Err(err) = written {
+        tracing::warn!(error = %err, "could not write the metrics record");
     }
+}
 
+fn record(summary: &TickSummary) {
     gauge!("Agents").set(summary.agents);
     for (activity, count) in &summary.agents_by_activity {
         gauge!("Agents", "Activity" => *activity).set(*count);
@@ -38,10 +54,6 @@ pub fn record(summary: &TickSummary) {
     counter!("ConnectThrottles").increment(u64::from(summary.connect.throttled_retries));
     counter!("IncompleteSnapshots").increment(u64::from(!summary.complete));
     counter!("ItemsWritten").increment(u64::from(summary.items_written));
+    counter!("TicksCompleted").increment(1);
     gauge!("TickDuration").set(summary.duration_ms as f64);
-}
-
-/// Records a failed tick, so the error alarm has a metric as well as the Lambda Errors count.
-pub fn record_failure(error_type: &str) {
-    counter!("FailedTicks", "ErrorType" => error_type.to_owned()).increment(1);
 }

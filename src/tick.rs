@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::connect::{AgentSource, FetchStats, SourceError};
-use crate::diff::{diff, DiffSettings};
+use crate::diff::{diff, DiffSettings, Outcome};
 use crate::events::{Activity, Event};
+use crate::model::Snapshot;
 use crate::publish::{EventPublisher, PublishError};
 use crate::store::{Lease, SnapshotStore, StoreError};
 
@@ -169,46 +170,43 @@ impl<S: AgentSource + Sync, St: SnapshotStore + Sync, P: EventPublisher + Sync> 
             TickSummary { instance_id: instance_id.clone(), dry_run: request.dry_run, ..Default::default() };
 
         // A dry run reads the stored snapshot but must not block a scheduled tick, so it takes no lease.
-        let lease = if request.dry_run {
-            Lease { instance_id: instance_id.clone(), owner: "dry-run".to_owned(), expires_at: Utc::now() }
-        } else {
-            let until = Utc::now() + deadline.saturating_duration_since(Instant::now());
-            match self.store.acquire(instance_id, until).await? {
-                Some(lease) => lease,
-                None => {
-                    tracing::info!(instance_id, "another tick is in progress; nothing to do");
-                    summary.skipped = Some("another tick is in progress".to_owned());
-                    return Ok(summary);
-                }
-            }
+        if request.dry_run {
+            let result = self.dry_run(deadline, &mut summary).await;
+            summary.duration_ms = started.elapsed().as_millis() as u64;
+            return result.map(|()| summary);
+        }
+
+        let until = Utc::now() + deadline.saturating_duration_since(Instant::now());
+        let Some(lease) = self.store.acquire(instance_id, until).await? else {
+            tracing::info!(instance_id, "another tick is in progress; nothing to do");
+            summary.skipped = Some("another tick is in progress".to_owned());
+            return Ok(summary);
         };
 
-        let result = self.polls(&lease, request, deadline, &mut summary).await;
-        if !request.dry_run {
-            if let Err(err) = self.store.release(&lease).await {
-                tracing::warn!(instance_id, error = %err, "could not release the lease; the next tick waits for it to expire");
-            }
+        let result = self.polls(&lease, deadline, &mut summary).await;
+        if let Err(err) = self.store.release(&lease).await {
+            tracing::warn!(instance_id, error = %err, "could not release the lease; the next tick waits for it to expire");
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         result.map(|()| summary)
     }
 
-    async fn polls(
-        &self,
-        lease: &Lease,
-        request: TickRequest,
-        deadline: Instant,
-        summary: &mut TickSummary,
-    ) -> Result<(), TickError> {
+    async fn dry_run(&self, deadline: Instant, summary: &mut TickSummary) -> Result<(), TickError> {
+        let stored = self.store.peek(&self.settings.instance_id).await?;
+        let outcome = self.observe(stored.snapshot.as_ref(), deadline, summary).await?;
+        summary.events = outcome.events.iter().map(|event| event.to_envelope("dry-run")).collect();
+        Ok(())
+    }
+
+    async fn polls(&self, lease: &Lease, deadline: Instant, summary: &mut TickSummary) -> Result<(), TickError> {
         let mut stored = self.store.load(lease).await?;
-        let polls = if request.dry_run { 1 } else { self.settings.polls_per_invocation };
+        let polls = self.settings.polls_per_invocation;
         let first_poll = Instant::now();
-        summary.complete = true;
+        let mut longest_poll = Duration::ZERO;
 
         for poll in 0..polls {
             let poll_at = first_poll + self.settings.poll_interval * poll;
             if poll > 0 {
-                let longest_poll = Duration::from_millis(summary.duration_ms);
                 if poll_at + longest_poll + SAVE_MARGIN > deadline {
                     tracing::warn!(poll, polls, "not enough time left for another poll in this invocation");
                     break;
@@ -217,25 +215,11 @@ impl<S: AgentSource + Sync, St: SnapshotStore + Sync, P: EventPublisher + Sync> 
             }
             let poll_started = Instant::now();
 
-            let fetch = self.source.fetch(deadline.checked_sub(SAVE_MARGIN).unwrap_or(deadline)).await?;
-            absorb(&mut summary.connect, &fetch.stats);
-            summary.polls += 1;
-            summary.complete &= fetch.snapshot.is_complete();
-            summary.missing_chunks += fetch.snapshot.missing.len() as u32;
-
-            let outcome = diff(stored.snapshot.as_ref(), fetch.snapshot, &self.settings.diff);
-            count_events(&outcome.events, &mut summary.events_by_type);
-            summary.agents = outcome.snapshot.agents.len() as u32;
-            summary.agents_by_activity = count_activities(&outcome.snapshot);
-
-            if request.dry_run {
-                summary.events = outcome.events.iter().map(|event| event.to_envelope("dry-run")).collect();
-                break;
-            }
+            let outcome = self.observe(stored.snapshot.as_ref(), deadline, summary).await?;
 
             // Publish before saving: if publishing fails the snapshot stays where it was, and the
             // next tick emits the same transitions again under the same event ids.
-            let published = self.publisher.publish(&outcome.events, deadline).await?;
+            let published = self.publisher.publish(&outcome.events, before_saving(deadline)).await?;
             summary.events_published += published.published;
             summary.publish_calls += published.calls;
             summary.retried_entries += published.retried_entries;
@@ -245,10 +229,35 @@ impl<S: AgentSource + Sync, St: SnapshotStore + Sync, P: EventPublisher + Sync> 
             summary.items_deleted += written.items_deleted;
             stored = saved;
 
-            summary.duration_ms = summary.duration_ms.max(poll_started.elapsed().as_millis() as u64);
+            longest_poll = longest_poll.max(poll_started.elapsed());
         }
         Ok(())
     }
+
+    /// Fetches a snapshot and diffs it against `previous`, counting both in `summary`.
+    async fn observe(
+        &self,
+        previous: Option<&Snapshot>,
+        deadline: Instant,
+        summary: &mut TickSummary,
+    ) -> Result<Outcome, TickError> {
+        let fetch = self.source.fetch(before_saving(deadline)).await?;
+        absorb(&mut summary.connect, &fetch.stats);
+        summary.complete = fetch.snapshot.is_complete() && (summary.polls == 0 || summary.complete);
+        summary.polls += 1;
+        summary.missing_chunks += fetch.snapshot.missing.len() as u32;
+
+        let outcome = diff(previous, fetch.snapshot, &self.settings.diff);
+        count_events(&outcome.events, &mut summary.events_by_type);
+        summary.agents = outcome.snapshot.agents.len() as u32;
+        summary.agents_by_activity = count_activities(&outcome.snapshot);
+        Ok(outcome)
+    }
+}
+
+/// The deadline for fetching and publishing: what is left once the save has its margin.
+fn before_saving(deadline: Instant) -> Instant {
+    deadline.checked_sub(SAVE_MARGIN).unwrap_or(deadline)
 }
 
 fn absorb(total: &mut FetchStats, poll: &FetchStats) {
@@ -265,7 +274,7 @@ fn count_events(events: &[Event], counts: &mut BTreeMap<&'static str, u32>) {
     }
 }
 
-fn count_activities(snapshot: &crate::model::Snapshot) -> BTreeMap<&'static str, u32> {
+fn count_activities(snapshot: &Snapshot) -> BTreeMap<&'static str, u32> {
     let mut counts: BTreeMap<&'static str, u32> = Activity::ALL.iter().map(|activity| (activity.as_str(), 0)).collect();
     for agent in snapshot.agents.values() {
         *counts.entry(Activity::of(agent).as_str()).or_default() += 1;

@@ -188,8 +188,14 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
     assert_eq!(summary["itemsWritten"].as_u64().unwrap(), agents);
     assert_eq!(stored_items(&moto, "pulse").await as u64, agents + 1, "one item per agent plus the metadata item");
 
+    let (kind, dry_run) = api.invoke(json!({"dryRun": true})).await;
+    assert_eq!(kind, "request-1/response", "{dry_run}");
+    assert_eq!((dry_run["dryRun"].as_bool(), dry_run["agents"].as_u64()), (Some(true), Some(agents)));
+    assert_eq!(dry_run["eventsByType"], json!({}), "nothing changed since the baseline");
+    assert_eq!(stored_items(&moto, "pulse").await as u64, agents + 1, "a dry run stores nothing");
+
     let (kind, error) = api.invoke(json!({"dryrun": true})).await;
-    assert_eq!(kind, "request-1/error");
+    assert_eq!(kind, "request-2/error");
     assert_eq!(error["errorType"], "InvalidInput");
     assert!(error["errorMessage"].as_str().unwrap().contains("unknown field `dryrun`"), "{error}");
 
@@ -205,10 +211,7 @@ async fn a_scheduled_event_runs_a_tick_and_returns_its_summary() {
     let agents_record = agents_record.unwrap_or_else(|| panic!("no Agents metric in:\n{stdout}"));
     assert_eq!(agents_record["Agents"].as_f64(), Some(agents as f64));
     assert_eq!(agents_record["InstanceId"], "demo-instance");
-    assert!(
-        records.iter().any(|record| record["ErrorType"] == "InvalidInput" && record["FailedTicks"] == 1),
-        "{stdout}"
-    );
+    assert!(records.iter().any(|record| record["FailedTicks"] == 1 && record.get("Agents").is_none()), "{stdout}");
 }
 
 #[tokio::test]

@@ -40,6 +40,51 @@ impl DynamoDbStore {
         Self { client, table_name: table_name.into(), ttl }
     }
 
+    /// The stored snapshot and the current lease owner, in one paginated query.
+    async fn read(&self, instance_id: &str) -> Result<(Stored, Option<String>), StoreError> {
+        // Strongly consistent: the previous tick's save must be seen, or its changes are emitted again.
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table_name)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .expression_attribute_values(":pk", s(instance_id))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send();
+
+        let now = Utc::now().timestamp();
+        let mut meta = None;
+        let mut agents = std::collections::BTreeMap::new();
+        let mut expires_at = HashMap::new();
+        let mut expired = 0u32;
+        while let Some(found) = pages.next().await {
+            match item::read_item(found.map_err(|err| service_error("Query", err))?)? {
+                Some(StoredItem::Meta(stored)) => meta = Some(stored),
+                // DynamoDB deletes expired items lazily, up to days later.
+                Some(StoredItem::Agent { expires_at: at, .. }) if at < now => expired += 1,
+                Some(StoredItem::Agent { agent, expires_at: at }) => {
+                    expires_at.insert(agent.id.clone(), at);
+                    agents.insert(agent.id.clone(), *agent);
+                }
+                None => {}
+            }
+        }
+
+        let meta = meta.unwrap_or_default();
+        tracing::debug!(instance_id, agents = agents.len(), expired, sequence = meta.sequence, "snapshot loaded");
+
+        let snapshot = meta.taken_at.map(|taken_at| Snapshot {
+            instance_id: instance_id.to_owned(),
+            taken_at,
+            missing: meta.missing,
+            agents,
+        });
+        Ok((Stored { snapshot, sequence: meta.sequence, expires_at }, meta.lease_owner))
+    }
+
     /// The gate of a save: advances the sequence only if it is still the one loaded and the lease
     /// is still ours, so a tick that overran its lease cannot write over its successor.
     async fn advance_sequence(&self, lease: &Lease, expected: u64, next: &Snapshot) -> Result<(), StoreError> {
@@ -168,50 +213,15 @@ impl SnapshotStore for DynamoDbStore {
     }
 
     async fn load(&self, lease: &Lease) -> Result<Stored, StoreError> {
-        // Strongly consistent: the previous tick's save must be seen, or its changes are emitted again.
-        let mut pages = self
-            .client
-            .query()
-            .table_name(&self.table_name)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", PARTITION_KEY)
-            .expression_attribute_values(":pk", s(&lease.instance_id))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send();
-
-        let now = Utc::now().timestamp();
-        let mut meta = None;
-        let mut agents = std::collections::BTreeMap::new();
-        let mut expires_at = HashMap::new();
-        let mut expired = 0u32;
-        while let Some(found) = pages.next().await {
-            match item::read_item(found.map_err(|err| service_error("Query", err))?)? {
-                Some(StoredItem::Meta(stored)) => meta = Some(stored),
-                // DynamoDB deletes expired items lazily, up to days later.
-                Some(StoredItem::Agent { expires_at: at, .. }) if at < now => expired += 1,
-                Some(StoredItem::Agent { agent, expires_at: at }) => {
-                    expires_at.insert(agent.id.clone(), at);
-                    agents.insert(agent.id.clone(), *agent);
-                }
-                None => {}
-            }
-        }
-
-        let meta = meta.unwrap_or_default();
-        if meta.lease_owner.as_deref() != Some(lease.owner.as_str()) {
+        let (stored, owner) = self.read(&lease.instance_id).await?;
+        if owner.as_deref() != Some(lease.owner.as_str()) {
             return Err(StoreError::LeaseLost { instance_id: lease.instance_id.clone() });
         }
-        tracing::debug!(instance_id = %lease.instance_id, agents = agents.len(), expired, sequence = meta.sequence, "snapshot loaded");
+        Ok(stored)
+    }
 
-        let snapshot = meta.taken_at.map(|taken_at| Snapshot {
-            instance_id: lease.instance_id.clone(),
-            taken_at,
-            missing: meta.missing,
-            agents,
-        });
-        Ok(Stored { snapshot, sequence: meta.sequence, expires_at })
+    async fn peek(&self, instance_id: &str) -> Result<Stored, StoreError> {
+        Ok(self.read(instance_id).await?.0)
     }
 
     async fn save(&self, lease: &Lease, previous: &Stored, next: &Snapshot) -> Result<(Stored, SaveStats), StoreError> {

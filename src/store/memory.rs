@@ -1,4 +1,4 @@
-//! An in-memory snapshot store, for tests and dry runs of the handler.
+//! An in-memory snapshot store, for tests of the handler.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,8 +61,16 @@ impl SnapshotStore for MemoryStore {
     }
 
     async fn load(&self, lease: &Lease) -> Result<Stored, StoreError> {
+        let held = self.lock().get(&lease.instance_id).and_then(|entry| entry.lease.clone());
+        if held.as_ref() != Some(lease) {
+            return Err(StoreError::LeaseLost { instance_id: lease.instance_id.clone() });
+        }
+        self.peek(&lease.instance_id).await
+    }
+
+    async fn peek(&self, instance_id: &str) -> Result<Stored, StoreError> {
         let state = self.lock();
-        let entry = state.get(&lease.instance_id);
+        let entry = state.get(instance_id);
         Ok(Stored {
             snapshot: entry.and_then(|entry| entry.snapshot.clone()),
             sequence: entry.map_or(0, |entry| entry.sequence),

@@ -49,8 +49,12 @@ pub trait SnapshotStore {
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<Lease>, StoreError>> + Send;
 
-    /// Loads the stored snapshot, ignoring agent items that have expired.
+    /// Loads the stored snapshot, ignoring agent items that have expired; refused with
+    /// [`StoreError::LeaseLost`] if the lease is no longer ours.
     fn load(&self, lease: &Lease) -> impl Future<Output = Result<Stored, StoreError>> + Send;
+
+    /// Loads the stored snapshot without a lease, for dry runs, which never save.
+    fn peek(&self, instance_id: &str) -> impl Future<Output = Result<Stored, StoreError>> + Send;
 
     /// Stores `next`, writing only agents that changed since `previous` and deleting those that
     /// left; refused with [`StoreError::Conflict`] if the sequence moved since `previous` was loaded.
