@@ -48,7 +48,7 @@ invoke: venv
 	cargo lambda invoke connect-pulse --data-file events/scheduled-event.json
 
 deploy: venv
-	@test -x .venv-sam/bin/sam || (python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli)
+	@test -x .venv-sam/bin/sam || (python3 -m venv .venv-sam && .venv-sam/bin/pip install --quiet aws-sam-cli==1.170.0)
 	cd infra && ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided
 
 bench:

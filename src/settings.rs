@@ -5,7 +5,7 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::connect::sdk::ConnectSourceConfig;
+use crate::connect::sdk::ConnectSourceConfig as Connect;
 use crate::connect::AgentScope;
 use crate::diff::DiffSettings;
 use crate::tick::TickSettings;
@@ -50,10 +50,11 @@ impl Settings {
         let event_bus_name = reader.optional("EVENT_BUS_NAME", "default".to_owned(), non_empty);
         let event_source = reader.optional("EVENT_SOURCE", "connect-pulse".to_owned(), parse_event_source);
         let scope = reader.optional("AGENT_SCOPE", AgentScope::AllRoutingProfiles, str::parse);
-        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", NonZeroU32::MIN.saturating_add(1), positive);
+        let connect_max_rps = reader.optional("CONNECT_MAX_RPS", Connect::DEFAULT_CALLS_PER_SECOND, positive);
         let connect_max_concurrency =
-            reader.optional("CONNECT_MAX_CONCURRENCY", NonZeroUsize::MIN.saturating_add(1), positive);
-        let routing_profile_cache = reader.optional("ROUTING_PROFILE_CACHE_SECONDS", Duration::from_secs(300), seconds);
+            reader.optional("CONNECT_MAX_CONCURRENCY", Connect::DEFAULT_CONCURRENT_CALLS, positive);
+        let routing_profile_cache =
+            reader.optional("ROUTING_PROFILE_CACHE_SECONDS", Connect::DEFAULT_ROUTING_PROFILE_TTL, seconds);
         let polls_per_invocation = reader.optional("POLLS_PER_INVOCATION", NonZeroU32::MIN, positive);
         let poll_interval = reader.optional("POLL_INTERVAL_SECONDS", Duration::from_secs(15), seconds);
         let snapshot_ttl =
@@ -83,12 +84,12 @@ impl Settings {
 
 impl Settings {
     /// How the Connect source calls Connect.
-    pub fn connect_source(&self) -> ConnectSourceConfig {
-        ConnectSourceConfig {
+    pub fn connect_source(&self) -> Connect {
+        Connect {
             max_calls_per_second: self.connect_max_rps,
             max_concurrent_calls: self.connect_max_concurrency,
             routing_profile_ttl: self.routing_profile_cache,
-            ..ConnectSourceConfig::new(self.instance_id.clone(), self.scope.clone())
+            ..Connect::new(self.instance_id.clone(), self.scope.clone())
         }
     }
 

@@ -185,7 +185,7 @@ impl<S: AgentSource + Sync, St: SnapshotStore + Sync, P: EventPublisher + Sync> 
 
         let result = self.polls(&lease, deadline, &mut summary).await;
         if let Err(err) = self.store.release(&lease).await {
-            tracing::warn!(instance_id, error = %err, "could not release the lease; the next tick waits for it to expire");
+            tracing::warn!(instance_id, error = %err, "could not release the lease; the next tick waits until it expires");
         }
         summary.duration_ms = started.elapsed().as_millis() as u64;
         result.map(|()| summary)
