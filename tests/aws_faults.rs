@@ -271,3 +271,26 @@ async fn unprocessed_batch_items_are_sent_again_until_written() {
     assert_eq!((stats.items_written, stats.batch_calls), (25, 3));
     assert_eq!(stored.sequence, 1);
 }
+
+#[tokio::test]
+async fn a_save_whose_batch_fails_leaves_the_snapshot_time_where_it_was() {
+    let expressions = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = expressions.clone();
+    let meta = mock!(aws_sdk_dynamodb::Client::update_item).then_compute_output(move |input| {
+        seen.lock().unwrap().push(input.update_expression().unwrap_or_default().to_owned());
+        UpdateItemOutput::builder().build()
+    });
+    let batch = mock!(aws_sdk_dynamodb::Client::batch_write_item).then_http_response(|| {
+        HttpResponse::new(StatusCode::try_from(500).unwrap(), SdkBody::from(r#"{"__type":"InternalServerError"}"#))
+    });
+    let store = DynamoDbStore::new(dynamodb(&[&meta, &batch]).await, "snapshots", Duration::from_secs(7 * 24 * 3600));
+    let lease = Lease { instance_id: "instance-1".into(), owner: "me".into(), expires_at: Utc::now() };
+    let mut next = Snapshot::new("instance-1", Utc::now());
+    next.agents.insert("agent-1".into(), Agent { id: "agent-1".into(), ..Agent::default() });
+
+    let err = store.save(&lease, &Stored::default(), &next).await.unwrap_err();
+
+    assert!(err.to_string().contains("BatchWriteItem"), "{err}");
+    // The sequence was claimed, but the time the next tick keys its event ids on did not move.
+    assert_eq!(*expressions.lock().unwrap(), ["SET #sequence = :next"]);
+}

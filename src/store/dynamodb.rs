@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, WriteRequest};
 use aws_sdk_dynamodb::Client;
@@ -87,43 +89,47 @@ impl DynamoDbStore {
 
     /// The gate of a save: advances the sequence only if it is still the one loaded and the lease
     /// is still ours, so a tick that overran its lease cannot write over its successor.
-    async fn advance_sequence(&self, lease: &Lease, expected: u64, next: &Snapshot) -> Result<(), StoreError> {
+    async fn advance_sequence(&self, lease: &Lease, expected: u64) -> Result<(), StoreError> {
         let result = self
-            .client
+            .meta_update(lease)
+            .update_expression("SET #sequence = :next")
+            .condition_expression("#sequence = :expected AND #owner = :owner AND #leaseExpiresAt > :now")
+            .expression_attribute_names("#leaseExpiresAt", LEASE_EXPIRES_AT)
+            .expression_attribute_values(":next", n(expected + 1))
+            .expression_attribute_values(":expected", n(expected))
+            .expression_attribute_values(":now", n(Utc::now().timestamp_millis()))
+            .send()
+            .await;
+        result.map(drop).map_err(|err| meta_update_error(err, lease, expected))
+    }
+
+    /// The last step of a save: the snapshot's time is what the next tick's event ids of logins and
+    /// saturations are keyed on, so it moves only once every agent item is written.
+    async fn record_snapshot_time(&self, lease: &Lease, sequence: u64, next: &Snapshot) -> Result<(), StoreError> {
+        let result = self
+            .meta_update(lease)
+            .update_expression("SET #takenAt = :takenAt, #missing = :missing")
+            .condition_expression("#sequence = :expected AND #owner = :owner")
+            .expression_attribute_names("#takenAt", TAKEN_AT)
+            .expression_attribute_names("#missing", MISSING)
+            .expression_attribute_values(":takenAt", s(next.taken_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
+            .expression_attribute_values(":missing", item::missing_value(next)?)
+            .expression_attribute_values(":expected", n(sequence))
+            .send()
+            .await;
+        result.map(drop).map_err(|err| meta_update_error(err, lease, sequence))
+    }
+
+    /// A conditional update of the metadata item, naming the sequence and the lease owner.
+    fn meta_update(&self, lease: &Lease) -> UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&self.table_name)
             .set_key(Some(item::key(&lease.instance_id, META_SORT_KEY)))
-            .update_expression("SET #takenAt = :takenAt, #sequence = :next, #missing = :missing")
-            .condition_expression("#sequence = :expected AND #owner = :owner AND #leaseExpiresAt > :now")
-            .expression_attribute_names("#takenAt", TAKEN_AT)
             .expression_attribute_names("#sequence", SEQUENCE)
-            .expression_attribute_names("#missing", MISSING)
             .expression_attribute_names("#owner", LEASE_OWNER)
-            .expression_attribute_names("#leaseExpiresAt", LEASE_EXPIRES_AT)
-            .expression_attribute_values(":takenAt", s(next.taken_at.to_rfc3339_opts(SecondsFormat::AutoSi, true)))
-            .expression_attribute_values(":next", n(expected + 1))
-            .expression_attribute_values(":missing", item::missing_value(next)?)
-            .expression_attribute_values(":expected", n(expected))
             .expression_attribute_values(":owner", s(&lease.owner))
-            .expression_attribute_values(":now", n(Utc::now().timestamp_millis()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) => match err.into_service_error() {
-                UpdateItemError::ConditionalCheckFailedException(failed) => {
-                    let stored = failed.item.map(item::read_meta).transpose()?.unwrap_or_default();
-                    if stored.sequence != expected {
-                        Err(StoreError::Conflict { instance_id: lease.instance_id.clone(), expected })
-                    } else {
-                        Err(StoreError::LeaseLost { instance_id: lease.instance_id.clone() })
-                    }
-                }
-                other => Err(service_error("UpdateItem", other)),
-            },
-        }
     }
 
     /// Writes the requests in calls of at most [`MAX_BATCH_REQUESTS`]; returns the calls made.
@@ -255,13 +261,14 @@ impl SnapshotStore for DynamoDbStore {
             stats.items_deleted += 1;
         }
 
-        // The metadata goes first: it is the only conditional write, so nothing is written unless the
-        // lease and sequence hold. Should a batch fail after it, the items not written still hold the
-        // previous state; the next tick diffs against them and emits those changes again, with the
-        // same event ids, which is the at-least-once promise. Agents first would let a tick that
-        // lost its lease overwrite newer items before its condition failed.
-        self.advance_sequence(lease, previous.sequence, next).await?;
+        // The sequence goes first: it is the only conditional write before the batches, so nothing
+        // is written unless the lease and sequence hold (agents first would let a tick that lost its
+        // lease overwrite newer items). Should a batch fail, the items not written and the snapshot
+        // time still hold the previous state; the next tick diffs against them and emits those
+        // changes again with the same event ids, which is the at-least-once promise.
+        self.advance_sequence(lease, previous.sequence).await?;
         stats.batch_calls = self.write_batches(requests).await?;
+        self.record_snapshot_time(lease, previous.sequence + 1, next).await?;
 
         tracing::debug!(
             instance_id = %lease.instance_id,
@@ -301,6 +308,24 @@ impl SnapshotStore for DynamoDbStore {
 
 fn is_condition_failed<R>(err: &SdkError<UpdateItemError, R>) -> bool {
     err.as_service_error().is_some_and(UpdateItemError::is_conditional_check_failed_exception)
+}
+
+/// Tells a sequence that moved on from a lease that is no longer ours, from the item as it was.
+fn meta_update_error(err: SdkError<UpdateItemError, HttpResponse>, lease: &Lease, expected: u64) -> StoreError {
+    match err.into_service_error() {
+        UpdateItemError::ConditionalCheckFailedException(failed) => {
+            let stored = match failed.item.map(item::read_meta).transpose() {
+                Ok(stored) => stored.unwrap_or_default(),
+                Err(corrupt) => return corrupt,
+            };
+            if stored.sequence != expected {
+                StoreError::Conflict { instance_id: lease.instance_id.clone(), expected }
+            } else {
+                StoreError::LeaseLost { instance_id: lease.instance_id.clone() }
+            }
+        }
+        other => service_error("UpdateItem", other),
+    }
 }
 
 fn service_error(operation: &'static str, err: impl ProvideErrorMetadata + std::error::Error) -> StoreError {

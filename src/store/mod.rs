@@ -80,6 +80,6 @@ pub enum StoreError {
     Service { operation: &'static str, code: String, message: String },
     #[error("stored item {key} could not be read: {message}")]
     Corrupt { key: String, message: String },
-    #[error("{unprocessed} items were still unprocessed when the time ran out")]
+    #[error("{unprocessed} items were still unprocessed after every retry")]
     Unprocessed { unprocessed: usize },
 }
