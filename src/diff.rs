@@ -143,7 +143,12 @@ impl Tick<'_> {
             current_status: StatusSummary::of(current),
             previous_status_duration_seconds: duration,
         };
-        let started_at = current.started_at.as_ref().map(events::format_time).unwrap_or_default();
+        // Without a start time, A -> B -> A -> B would repeat an earlier id; the previous snapshot's
+        // time keeps each change apart and stays the same when the tick is run again.
+        let started_at = match current.started_at.as_ref() {
+            Some(started_at) => events::format_time(started_at),
+            None => self.previous_taken_at_text.clone(),
+        };
         let parts = [current.arn.as_deref().unwrap_or_default(), started_at.as_str()];
         Some(self.event(DetailType::AgentStatusChanged, agent, &parts, change))
     }
@@ -390,6 +395,24 @@ mod tests {
             }
             other => panic!("expected a status change, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn returning_to_a_status_without_start_times_gets_a_new_event_id() {
+        let in_status = |arn: &str| {
+            let mut agent = agent("a");
+            agent.status = Some(AgentStatus { name: None, arn: Some(arn.into()), started_at: None });
+            agent
+        };
+        let mut stored = diff(None, snapshot(at(0), &[in_status("s1")]), &settings()).snapshot;
+        let mut ids = Vec::new();
+        for (minute, arn) in [(1, "s2"), (2, "s1"), (3, "s2")] {
+            let outcome = diff(Some(&stored), snapshot(at(60 * minute), &[in_status(arn)]), &settings());
+            ids.push(outcome.events[0].detail.event_id.clone());
+            stored = outcome.snapshot;
+        }
+
+        assert_ne!(ids[0], ids[2], "the second change to s2 is a change of its own");
     }
 
     #[test]

@@ -10,8 +10,9 @@ use connect_pulse::diff::DiffSettings;
 use connect_pulse::events::DetailType;
 use connect_pulse::model::{Agent, AgentStatus, MissingChunk, Snapshot};
 use connect_pulse::publish::memory::MemoryPublisher;
+use connect_pulse::publish::PublishError;
 use connect_pulse::store::memory::MemoryStore;
-use connect_pulse::tick::{TickRequest, TickSettings, Ticker};
+use connect_pulse::tick::{TickError, TickRequest, TickSettings, Ticker};
 use tokio::time::Instant;
 
 const INSTANCE: &str = "inst-1";
@@ -132,6 +133,9 @@ async fn when_publishing_fails_nothing_is_saved_and_the_retry_repeats_the_same_e
     publisher.reject_with(Some("AccessDeniedException"));
     let err = ticker.run(TickRequest::default(), deadline()).await.unwrap_err();
     assert_eq!(err.error_type(), "EventRejected");
+    let TickError::Publish(PublishError::Rejected { event_id: rejected_id, .. }) = &err else {
+        panic!("expected a rejected event, got {err:?}");
+    };
     assert!(err.to_string().contains("the snapshot was not saved"), "{err}");
     assert!(err.to_string().contains("Agent Status Changed"), "{err}");
     assert_eq!(store.snapshot(INSTANCE).unwrap().taken_at, at(0), "the baseline is still the stored snapshot");
@@ -141,6 +145,7 @@ async fn when_publishing_fails_nothing_is_saved_and_the_retry_repeats_the_same_e
     let published = publisher.published();
     assert_eq!(published.len(), 1, "the lunch break is published on the next tick");
     assert_eq!(published[0].detail_type, DetailType::AgentStatusChanged);
+    assert_eq!(&published[0].detail.event_id, rejected_id, "subscribers can tell it is the same change");
     assert_eq!(store.snapshot(INSTANCE).unwrap().taken_at, at(2));
 }
 
