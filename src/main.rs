@@ -1,6 +1,9 @@
 //! The Lambda entry point: settings, clients and adapters are built once per container; each
 //! invocation runs one tick.
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 use connect_pulse::connect::sdk::ConnectSource;
 use connect_pulse::publish::eventbridge::EventBridgePublisher;
@@ -21,7 +24,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    // A stalled connection must fail an attempt, not eat the whole tick: retries are ours.
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(10))
+        .build();
+    let config = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts).load().await;
     let ticker = Ticker::new(
         ConnectSource::new(&aws_sdk_connect::Client::new(&config), settings.connect_source()),
         DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&config), &settings.table_name, settings.snapshot_ttl),
