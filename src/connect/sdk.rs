@@ -3,6 +3,7 @@
 //! throttling and server errors retried while the deadline allows.
 
 use std::collections::btree_map::Entry;
+use std::collections::HashSet;
 use std::future::Future;
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::sync::{Arc, Mutex};
@@ -139,6 +140,7 @@ impl ConnectSource {
 
         let mut ids = Vec::new();
         let mut next_token: Option<String> = None;
+        let mut seen_tokens = HashSet::new();
         let mut counts = CallCounts::default();
         let listed = loop {
             let page = self
@@ -160,7 +162,7 @@ impl ConnectSource {
             );
             match page.next_token.filter(|token| !token.is_empty()) {
                 None => break Ok(()),
-                Some(token) if next_token.as_ref() == Some(&token) => break Err(Failure::repeated_token()),
+                Some(token) if !seen_tokens.insert(token.clone()) => break Err(Failure::repeated_token()),
                 Some(token) => next_token = Some(token),
             }
         };
@@ -200,6 +202,7 @@ impl ConnectSource {
         let filters = chunk.filter.filters(&chunk.ids);
         let mut outcome = ChunkOutcome { chunk, ..Default::default() };
         let mut next_token: Option<String> = None;
+        let mut seen_tokens = HashSet::new();
 
         loop {
             let page = self
@@ -230,8 +233,8 @@ impl ConnectSource {
             }
             match page.next_token.filter(|token| !token.is_empty()) {
                 None => break,
-                // A token that comes back unchanged would page forever.
-                Some(token) if next_token.as_ref() == Some(&token) => {
+                // A token that comes back again would page forever.
+                Some(token) if !seen_tokens.insert(token.clone()) => {
                     outcome.failure = Some(Failure::repeated_token());
                     break;
                 }
