@@ -1,6 +1,10 @@
 //! The Lambda entry point: settings, clients and adapters are built once per container; each
 //! invocation runs one tick.
 
+// The runtime's future wraps the whole tick (three SDK clients' futures deep); a clean build
+// needs more than the default query depth to lay it out.
+#![recursion_limit = "256"]
+
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
