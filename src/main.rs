@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             std::process::exit(1);
         }
     };
-    // A stalled connection must fail an attempt, not eat the whole tick: retries are ours.
+    // A stalled connection must fail one attempt, to be retried, not eat the whole tick.
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(3))
         .operation_attempt_timeout(Duration::from_secs(10))
