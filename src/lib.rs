@@ -10,6 +10,7 @@ pub mod lambda;
 pub mod metrics;
 pub mod model;
 pub mod publish;
+mod sdk_error;
 pub mod settings;
 pub mod store;
 pub mod tick;

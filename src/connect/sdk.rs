@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use aws_sdk_connect::config::http::HttpResponse;
 use aws_sdk_connect::config::retry::RetryConfig;
-use aws_sdk_connect::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_connect::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_connect::types::UserDataFilters;
 use aws_sdk_connect::Client;
 use backon::{BackoffBuilder, ExponentialBuilder};
@@ -22,6 +22,7 @@ use tokio::time::{sleep, timeout_at, Instant};
 
 use super::{convert, AgentScope, AgentSource, Fetch, FetchStats, SourceError};
 use crate::model::{MissingChunk, Snapshot};
+use crate::sdk_error;
 
 /// `GetCurrentUserData` takes at most 100 queues, routing profiles or agents per call.
 const MAX_IDS_PER_CALL: usize = 100;
@@ -534,7 +535,7 @@ impl Failure {
                 (FailureKind::of(error.code(), status), code.unwrap_or_else(|| "ResponseError".to_owned()))
             }
         };
-        let message = error.message().map(str::to_owned).unwrap_or_else(|| DisplayErrorContext(error).to_string());
+        let message = sdk_error::message(error);
         Self { kind, code, message }
     }
 

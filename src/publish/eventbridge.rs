@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_eventbridge::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::operation::put_events::PutEventsError;
 use aws_sdk_eventbridge::primitives::DateTime;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
@@ -13,6 +13,7 @@ use tokio::time::Instant;
 
 use super::{EventPublisher, PublishError, PublishStats};
 use crate::events::Event;
+use crate::sdk_error;
 
 /// PutEvents takes 1 to 10 entries per call.
 pub const MAX_ENTRIES_PER_CALL: usize = 10;
@@ -115,7 +116,7 @@ impl EventBridgePublisher {
                 Err(err) => {
                     return Err(PublishError::Service {
                         code: err.code().unwrap_or("Unknown").to_owned(),
-                        message: describe(&err),
+                        message: sdk_error::message(&err),
                     })
                 }
             };
@@ -202,11 +203,6 @@ fn is_retryable(err: &SdkError<PutEventsError>) -> bool {
         }
         _ => false,
     }
-}
-
-/// The service's own message when there is one; the whole error chain for network and SDK failures.
-fn describe(err: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
-    err.message().map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ReturnValuesOnConditionCheckFailure, WriteRequest};
@@ -16,6 +16,7 @@ use futures::{StreamExt, TryStreamExt};
 use super::item::{self, n, s, StoredItem, LEASE_EXPIRES_AT, LEASE_OWNER, MISSING, SEQUENCE, TAKEN_AT};
 use super::{Lease, SaveStats, SnapshotStore, StoreError, Stored};
 use crate::model::Snapshot;
+use crate::sdk_error;
 
 pub use super::item::{AGENT_SORT_KEY_PREFIX, META_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 
@@ -329,10 +330,9 @@ fn meta_update_error(err: SdkError<UpdateItemError, HttpResponse>, lease: &Lease
 }
 
 fn service_error(operation: &'static str, err: impl ProvideErrorMetadata + std::error::Error) -> StoreError {
-    StoreError::Service { operation, code: err.code().unwrap_or("Unknown").to_owned(), message: describe(&err) }
-}
-
-/// The service's own message when there is one; the whole error chain for network and SDK failures.
-fn describe(err: &(impl ProvideErrorMetadata + std::error::Error)) -> String {
-    err.message().map_or_else(|| DisplayErrorContext(err).to_string(), str::to_owned)
+    StoreError::Service {
+        operation,
+        code: err.code().unwrap_or("Unknown").to_owned(),
+        message: sdk_error::message(&err),
+    }
 }
