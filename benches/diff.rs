@@ -1,6 +1,11 @@
 //! How long one tick's diff takes for 1k, 10k and 100k logged-in agents.
+//!
+//! Both snapshots are built the way the adapters build them: the previous one as the store loads
+//! it (in id order), the current one from agents in the order a fetch returns them, collected and
+//! with repeated values shared.
 
 use std::hint::black_box;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use connect_pulse::diff::{diff, DiffSettings};
@@ -43,20 +48,20 @@ fn reference(kind: &str, seed: u64) -> Reference {
 fn status(name: &str, started_at: DateTime<Utc>) -> AgentStatus {
     AgentStatus {
         name: Some(name.into()),
-        arn: Some(arn("agent-state", &uuid(name.len() as u64))),
+        arn: Some(arn("agent-state", &uuid(name.len() as u64)).into()),
         started_at: Some(started_at),
     }
 }
 
 fn contact(seed: u64, channel: Channel, state: ContactState, started_at: DateTime<Utc>) -> Contact {
     Contact {
-        contact_id: uuid(seed),
+        contact_id: uuid(seed).into(),
         channel: Some(channel),
         initiation_method: Some(InitiationMethod::Inbound),
         state: Some(state),
         state_started_at: Some(started_at),
         connected_to_agent_at: Some(started_at),
-        queue: Some(reference("queue", 3000 + seed % 40)),
+        queue: Some(Arc::new(reference("queue", 3000 + seed % 40))),
         observed_in_state_since: None,
     }
 }
@@ -79,13 +84,13 @@ fn working_agent(n: u64, now: DateTime<Utc>) -> Agent {
     let id = uuid(n);
     let mut agent = Agent {
         arn: Some(arn("agent", &id)),
-        id,
-        routing_profile: Some(reference("routing-profile", 1000 + n % 20)),
-        hierarchy_path: HierarchyPath {
+        id: id.into(),
+        routing_profile: Some(Arc::new(reference("routing-profile", 1000 + n % 20))),
+        hierarchy_path: Arc::new(HierarchyPath {
             level_one: Some(reference("agent-group", 2000 + n % 5)),
             level_two: Some(reference("agent-group", 2100 + n % 25)),
             ..HierarchyPath::default()
-        },
+        }),
         status: Some(status(
             if roll < 70 { "Available" } else { "Break" },
             now - Duration::minutes((roll % 50) as i64),
@@ -135,13 +140,14 @@ fn next_minute(agent: &mut Agent, n: u64, now: DateTime<Utc>) {
     fill_slots(agent);
 }
 
-/// The stored snapshot of the previous tick and the fetch of this one for `agents` agents.
-fn tick(agents: u64) -> (Snapshot, Snapshot) {
+/// The stored snapshot of the previous tick, and this tick's agents in the order a fetch returns
+/// them (not by id), for `agents` agents.
+fn tick(agents: u64) -> (Snapshot, Vec<Agent>) {
     let before = Utc.with_ymd_and_hms(2024, 12, 3, 10, 0, 0).unwrap();
     let now = before + Duration::minutes(1);
 
-    let mut previous = Snapshot::new(INSTANCE_ID, before);
-    let mut current = Snapshot::new(INSTANCE_ID, now);
+    let mut previous = Vec::new();
+    let mut fetched = Vec::new();
     for n in 0..agents {
         let agent = working_agent(n, before);
         // One agent in five hundred logs out, another logs in.
@@ -150,29 +156,40 @@ fn tick(agents: u64) -> (Snapshot, Snapshot) {
             if n % 20 == 0 {
                 next_minute(&mut next, n, now);
             }
-            current.agents.insert(next.id.clone(), next);
+            fetched.push(next);
         }
         if n % 500 != 2 {
-            previous.agents.insert(agent.id.clone(), agent);
+            previous.push(agent);
         }
     }
     let settings = DiffSettings { source: "connect-pulse".into() };
-    let previous = diff(None, previous, &settings).snapshot;
-    (previous, current)
+    let stored = diff(None, snapshot(before, previous), &settings).snapshot;
+    // Loaded back from the store: a query returns the agents in id order.
+    let loaded = snapshot(before, stored.agents.iter().cloned().collect());
+    (loaded, fetched)
+}
+
+/// A snapshot as the adapters build one: collected (sorted by id), repeated values shared.
+fn snapshot(taken_at: DateTime<Utc>, agents: Vec<Agent>) -> Snapshot {
+    let mut snapshot = Snapshot::new(INSTANCE_ID, taken_at);
+    snapshot.agents = agents.into_iter().collect();
+    snapshot.share_repeated_values();
+    snapshot
 }
 
 fn bench_diff(c: &mut Criterion) {
     let settings = DiffSettings { source: "connect-pulse".into() };
     let mut group = c.benchmark_group("diff");
     for agents in [1_000u64, 10_000, 100_000] {
-        let (previous, current) = tick(agents);
-        let events = diff(Some(&previous), current.clone(), &settings).events.len();
+        let (previous, fetched) = tick(agents);
+        let now = previous.taken_at + Duration::minutes(1);
+        let events = diff(Some(&previous), snapshot(now, fetched.clone()), &settings).events.len();
         eprintln!("{agents} agents: {events} events per tick");
 
         group.throughput(Throughput::Elements(agents));
         group.bench_with_input(BenchmarkId::from_parameter(agents), &agents, |b, _| {
             b.iter_batched(
-                || current.clone(),
+                || snapshot(now, fetched.clone()),
                 |current| diff(black_box(Some(&previous)), current, &settings),
                 BatchSize::LargeInput,
             )

@@ -31,7 +31,7 @@ pub struct Outcome {
 /// first run cannot tell what changed, and reporting every agent as logged in would be noise.
 pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffSettings) -> Outcome {
     let Some(previous) = previous else {
-        for agent in current.agents.values_mut() {
+        for agent in current.agents.iter_mut() {
             track(None, agent, current.taken_at);
         }
         return Outcome { events: Vec::new(), snapshot: current };
@@ -64,8 +64,8 @@ pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffS
         }
     }
 
-    for agent in carried_over {
-        current.agents.insert(agent.id.clone(), agent);
+    if !carried_over.is_empty() {
+        current.agents.extend(carried_over);
     }
     Outcome { events, snapshot: current }
 }
@@ -108,7 +108,7 @@ impl Tick<'_> {
             events.push(self.event(detail_type, agent, &[&contact.contact_id], change));
         }
 
-        for (channel, slots) in &agent.slots {
+        for (channel, slots) in agent.slots.iter() {
             match saturated_since(before, channel) {
                 None if is_saturated(slots) => {
                     let change = slots_change(channel, slots, None);
@@ -197,7 +197,7 @@ fn track(before: Option<&Agent>, agent: &mut Agent, taken_at: DateTime<Utc>) {
         };
     }
 
-    for (channel, slots) in &mut agent.slots {
+    for (channel, slots) in agent.slots.iter_mut() {
         slots.saturated_since =
             if is_saturated(slots) { saturated_since(before, channel).or(Some(taken_at)) } else { None };
     }
@@ -262,7 +262,7 @@ enum Pair<'p, 'c> {
     Both(&'p Agent, &'c mut Agent),
 }
 
-/// Walks two maps sorted by agent id side by side, so each agent costs one step, not a lookup.
+/// Walks two snapshots' agents, sorted by id, side by side, so each agent costs one step, not a lookup.
 struct MergeJoin<P: Iterator, C: Iterator> {
     previous: Peekable<P>,
     current: Peekable<C>,
@@ -276,8 +276,8 @@ impl<P: Iterator, C: Iterator> MergeJoin<P, C> {
 
 impl<'p, 'c, P, C> Iterator for MergeJoin<P, C>
 where
-    P: Iterator<Item = (&'p String, &'p Agent)>,
-    C: Iterator<Item = (&'c String, &'c mut Agent)>,
+    P: Iterator<Item = &'p Agent>,
+    C: Iterator<Item = &'c mut Agent>,
 {
     type Item = Pair<'p, 'c>;
 
@@ -286,12 +286,12 @@ where
             (None, None) => return None,
             (Some(_), None) => Ordering::Less,
             (None, Some(_)) => Ordering::Greater,
-            (Some((previous_id, _)), Some((current_id, _))) => previous_id.cmp(current_id),
+            (Some(previous), Some(current)) => previous.id.cmp(&current.id),
         };
         match order {
-            Ordering::Less => Some(Pair::PreviousOnly(self.previous.next()?.1)),
-            Ordering::Greater => Some(Pair::CurrentOnly(self.current.next()?.1)),
-            Ordering::Equal => Some(Pair::Both(self.previous.next()?.1, self.current.next()?.1)),
+            Ordering::Less => Some(Pair::PreviousOnly(self.previous.next()?)),
+            Ordering::Greater => Some(Pair::CurrentOnly(self.current.next()?)),
+            Ordering::Equal => Some(Pair::Both(self.previous.next()?, self.current.next()?)),
         }
     }
 }
@@ -312,7 +312,7 @@ mod tests {
 
     fn snapshot(taken_at: DateTime<Utc>, agents: &[Agent]) -> Snapshot {
         let mut snapshot = Snapshot::new("instance-1", taken_at);
-        snapshot.agents = agents.iter().map(|agent| (agent.id.clone(), agent.clone())).collect();
+        snapshot.agents = agents.iter().cloned().collect();
         snapshot
     }
 
@@ -336,9 +336,9 @@ mod tests {
 
         let pairs: Vec<_> = MergeJoin::new(previous.agents.iter(), current.agents.iter_mut())
             .map(|pair| match pair {
-                Pair::PreviousOnly(before) => (Some(before.id.clone()), None),
-                Pair::CurrentOnly(agent) => (None, Some(agent.id.clone())),
-                Pair::Both(before, agent) => (Some(before.id.clone()), Some(agent.id.clone())),
+                Pair::PreviousOnly(before) => (Some(before.id.to_string()), None),
+                Pair::CurrentOnly(agent) => (None, Some(agent.id.to_string())),
+                Pair::Both(before, agent) => (Some(before.id.to_string()), Some(agent.id.to_string())),
             })
             .collect();
 

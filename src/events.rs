@@ -5,7 +5,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Agent, Channel, ContactState, HierarchyPath, InitiationMethod, Reference};
+use std::sync::Arc;
+
+use crate::model::{Agent, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference};
 
 /// The `schemaVersion` of every `detail`; the minor part grows with additive changes.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -132,16 +134,16 @@ pub enum Change {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AgentSummary {
-    pub id: String,
+    pub id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub arn: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub routing_profile: Option<Reference>,
-    pub hierarchy_path: HierarchyPath,
+    pub routing_profile: Option<Arc<Reference>>,
+    pub hierarchy_path: Arc<HierarchyPath>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_status: Option<String>,
+    pub next_status: Option<Arc<str>>,
     pub activity: Activity,
 }
 
@@ -164,9 +166,9 @@ impl AgentSummary {
 #[serde(rename_all = "camelCase")]
 pub struct StatusSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_millis_opt")]
     pub started_at: Option<DateTime<Utc>>,
 }
@@ -181,7 +183,7 @@ impl StatusSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ContactSummary {
-    pub contact_id: String,
+    pub contact_id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -191,7 +193,7 @@ pub struct ContactSummary {
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_millis_opt")]
     pub state_started_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub queue: Option<Reference>,
+    pub queue: Option<Arc<Reference>>,
 }
 
 impl ContactSummary {

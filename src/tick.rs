@@ -276,7 +276,7 @@ fn count_events(events: &[Event], counts: &mut BTreeMap<&'static str, u32>) {
 
 fn count_activities(snapshot: &Snapshot) -> BTreeMap<&'static str, u32> {
     let mut counts: BTreeMap<&'static str, u32> = Activity::ALL.iter().map(|activity| (activity.as_str(), 0)).collect();
-    for agent in snapshot.agents.values() {
+    for agent in &snapshot.agents {
         *counts.entry(Activity::of(agent).as_str()).or_default() += 1;
     }
     counts

@@ -59,7 +59,7 @@ fn events(count: usize) -> Vec<Event> {
     let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
     (0..count)
         .map(|n| {
-            let agent = Agent { id: format!("agent-{n}"), ..Agent::default() };
+            let agent = Agent { id: format!("agent-{n}").into(), ..Agent::default() };
             Event {
                 source: "com.example.connect-pulse".into(),
                 detail_type: if n % 2 == 0 { DetailType::AgentLoggedIn } else { DetailType::AgentContactMissed },
@@ -260,7 +260,7 @@ async fn unprocessed_batch_items_are_sent_again_until_written() {
     let lease = Lease { instance_id: "instance-1".into(), owner: "me".into(), expires_at: Utc::now() };
     let mut next = Snapshot::new("instance-1", Utc::now());
     next.agents =
-        (0..25).map(|n| (format!("agent-{n:02}"), Agent { id: format!("agent-{n:02}"), ..Agent::default() })).collect();
+        (0..25).map(|n| Agent { id: format!("agent-{n:02}").into(), ..Agent::default() }).collect();
 
     let (stored, stats) = store.save(&lease, &Stored::default(), &next).await.unwrap();
 
@@ -286,7 +286,7 @@ async fn a_save_whose_batch_fails_leaves_the_snapshot_time_where_it_was() {
     let store = DynamoDbStore::new(dynamodb(&[&meta, &batch]).await, "snapshots", Duration::from_secs(7 * 24 * 3600));
     let lease = Lease { instance_id: "instance-1".into(), owner: "me".into(), expires_at: Utc::now() };
     let mut next = Snapshot::new("instance-1", Utc::now());
-    next.agents.insert("agent-1".into(), Agent { id: "agent-1".into(), ..Agent::default() });
+    next.agents.insert(Agent { id: "agent-1".into(), ..Agent::default() });
 
     let err = store.save(&lease, &Stored::default(), &next).await.unwrap_err();
 

@@ -121,7 +121,7 @@ async fn an_agent_scope_is_asked_for_in_chunks_of_a_hundred() {
     let fetch = source.fetch(in_a_minute()).await.unwrap();
 
     assert_eq!(fetch.snapshot.agents.len(), 150);
-    assert_eq!(fetch.snapshot.agents.keys().next().map(String::as_str), Some("agent-00001"));
+    assert_eq!(fetch.snapshot.agents.ids().next().map(|id| id.as_str()), Some("agent-00001"));
     assert!(sim.requests().iter().all(|r| r.filter == "Agents"));
     assert_eq!(fetch.stats.pages, 2);
 }
@@ -140,7 +140,7 @@ async fn a_hierarchy_group_scope_asks_for_the_one_group() {
     assert!(fetch
         .snapshot
         .agents
-        .values()
+        .iter()
         .all(|a| a.hierarchy_path.level_one.as_ref().unwrap().id.as_deref() == Some("hg-002")));
     assert_eq!(sim.requests()[0].ids, vec!["hg-002"]);
     assert_eq!(sim.requests()[0].filter, "UserHierarchyGroups");
@@ -260,7 +260,7 @@ async fn unknown_enum_values_and_fractional_timestamps_decode() {
 
     let a2 = &agents["a-2"];
     assert_eq!(a2.status.as_ref().unwrap().started_at.unwrap().timestamp_millis(), 1_733_222_399_001);
-    assert_eq!(a2.hierarchy_path, HierarchyPath::default());
+    assert_eq!(*a2.hierarchy_path, HierarchyPath::default());
     assert_eq!(a2.next_status, None);
     assert!(a2.contacts.is_empty());
 }

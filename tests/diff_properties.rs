@@ -40,7 +40,7 @@ fn arb_status() -> impl Strategy<Value = Option<AgentStatus>> {
     let status =
         (select(vec!["Available", "Lunch", "Training", "Offline"]), 0..3i64).prop_map(|(name, minute)| AgentStatus {
             name: Some(name.into()),
-            arn: Some(status_arn(name)),
+            arn: Some(status_arn(name).into()),
             started_at: Some(at("09:00:00") + Duration::minutes(minute)),
         });
     prop::option::weighted(0.9, status)
@@ -71,8 +71,8 @@ fn arb_slots() -> impl Strategy<Value = BTreeMap<Channel, Slots>> {
 fn arb_agent(id: &'static str) -> impl Strategy<Value = Agent> {
     (arb_status(), arb_contacts(), arb_slots()).prop_map(move |(status, contacts, slots)| Agent {
         status,
-        contacts,
-        slots,
+        contacts: contacts.into(),
+        slots: slots.into_iter().collect(),
         ..agent(id)
     })
 }
@@ -154,8 +154,8 @@ proptest! {
         current in arb_snapshot("10:01:00"),
     ) {
         let previous = baseline(previous);
-        let current = partial_snapshot("10:01:00", current.agents.into_values());
-        let absent: Vec<&Agent> = previous.agents.values().filter(|a| !current.agents.contains_key(&a.id)).collect();
+        let current = partial_snapshot("10:01:00", current.agents.into_iter());
+        let absent: Vec<&Agent> = previous.agents.iter().filter(|a| !current.agents.contains(&a.id)).collect();
 
         let outcome = diff(Some(&previous), current, &settings());
 
@@ -176,9 +176,9 @@ proptest! {
     ) {
         let outcome = tick(&baseline(previous), current);
 
-        for agent in outcome.snapshot.agents.values() {
+        for agent in &outcome.snapshot.agents {
             prop_assert!(agent.contacts.iter().all(|contact| contact.observed_in_state_since.is_some()));
-            for slots in agent.slots.values() {
+            for (_, slots) in agent.slots.iter() {
                 let saturated = slots.max.unwrap_or(0) > 0 && slots.available == Some(0);
                 prop_assert_eq!(slots.saturated_since.is_some(), saturated);
             }

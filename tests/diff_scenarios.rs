@@ -341,7 +341,7 @@ fn events_come_in_agent_order_and_by_kind_within_an_agent() {
     let outcome = tick(&previous, snapshot("10:01:00", [agent("bob"), alice]));
 
     let order: Vec<(String, DetailType)> =
-        outcome.events.iter().map(|event| (event.detail.agent.id.clone(), event.detail_type)).collect();
+        outcome.events.iter().map(|event| (event.detail.agent.id.to_string(), event.detail_type)).collect();
     let of = |id: &str, detail_type| (id.to_owned(), detail_type);
     assert_eq!(
         order,

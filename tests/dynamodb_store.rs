@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use chrono::{TimeZone, Utc};
 use connect_pulse::model::{
     Agent, AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, MissingChunk, Reference,
-    Slots, Snapshot,
+    Slots, SlotsByChannel, Snapshot,
 };
 use connect_pulse::store::dynamodb::{DynamoDbStore, MAX_BATCH_REQUESTS, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
 use connect_pulse::store::{Lease, SnapshotStore, StoreError};
@@ -130,11 +129,11 @@ impl Table {
 fn agent(n: usize, status: &str) -> Agent {
     let at = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
     Agent {
-        id: format!("{n:08}-agent"),
+        id: format!("{n:08}-agent").into(),
         arn: Some(format!("arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE_ID}/agent/{n:08}-agent")),
-        routing_profile: Some(Reference { id: Some(format!("rp-{}", n % 7)), arn: None }),
+        routing_profile: Some(Arc::new(Reference { id: Some(format!("rp-{}", n % 7)), arn: None })),
         status: Some(AgentStatus { name: Some(status.into()), arn: None, started_at: Some(at) }),
-        slots: BTreeMap::from([(
+        slots: SlotsByChannel::from([(
             Channel::Voice,
             Slots { available: Some(1), max: Some(1), active: Some(0), saturated_since: None },
         )]),
@@ -144,7 +143,7 @@ fn agent(n: usize, status: &str) -> Agent {
 
 fn snapshot(agents: impl IntoIterator<Item = Agent>) -> Snapshot {
     let mut snapshot = Snapshot::new(INSTANCE_ID, Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap());
-    snapshot.agents = agents.into_iter().map(|agent| (agent.id.clone(), agent)).collect();
+    snapshot.agents = agents.into_iter().collect();
     snapshot
 }
 
@@ -193,11 +192,11 @@ async fn only_changed_agents_are_written_and_logged_out_agents_are_deleted() {
     let previous = table.store.load(&lease).await.unwrap();
     let mut next = previous.snapshot.clone().unwrap();
     for n in 0..3 {
-        next.agents.insert(agent(n, "").id, agent(n, "Lunch"));
+        next.agents.insert(agent(n, "Lunch"));
     }
     next.agents.remove(&agent(58, "").id);
     next.agents.remove(&agent(59, "").id);
-    next.agents.insert(agent(60, "").id, agent(60, "Available"));
+    next.agents.insert(agent(60, "Available"));
     table.batch_sizes.0.lock().unwrap().clear();
 
     let (saved, stats) = table.store.save(&lease, &previous, &next).await.unwrap();
@@ -267,13 +266,13 @@ async fn unchanged_agents_are_rewritten_once_half_their_ttl_is_gone() {
         .set_agent_attribute(&agent(1, "").id, TTL_ATTRIBUTE, AttributeValue::N(four_days_ago_expiry.to_string()))
         .await;
     let previous = table.store.load(&lease).await.unwrap();
-    assert_eq!(previous.expires_at[&agent(1, "").id], four_days_ago_expiry);
+    assert_eq!(previous.expires_at[agent(1, "").id.as_str()], four_days_ago_expiry);
 
     let (saved, stats) = table.store.save(&lease, &previous, &unchanged).await.unwrap();
 
     assert_eq!((stats.items_written, stats.items_deleted), (1, 0));
-    assert!(saved.expires_at[&agent(1, "").id] > four_days_ago_expiry + 3 * 24 * 3600);
-    assert_eq!(saved.expires_at[&agent(2, "").id], previous.expires_at[&agent(2, "").id]);
+    assert!(saved.expires_at[agent(1, "").id.as_str()] > four_days_ago_expiry + 3 * 24 * 3600);
+    assert_eq!(saved.expires_at[agent(2, "").id.as_str()], previous.expires_at[agent(2, "").id.as_str()]);
     assert_eq!(table.store.load(&lease).await.unwrap().expires_at, saved.expires_at);
 }
 
@@ -291,8 +290,8 @@ async fn expired_agent_items_are_ignored_on_load() {
     let loaded = table.store.load(&lease).await.unwrap();
 
     let agents = loaded.snapshot.unwrap().agents;
-    assert_eq!(agents.keys().collect::<Vec<_>>(), [&agent(1, "").id]);
-    assert!(!loaded.expires_at.contains_key(&agent(2, "").id));
+    assert_eq!(agents.ids().collect::<Vec<_>>(), [&agent(1, "").id]);
+    assert!(!loaded.expires_at.contains_key(agent(2, "").id.as_str()));
 }
 
 #[tokio::test]
@@ -304,24 +303,24 @@ async fn an_agent_with_many_contacts_round_trips() {
     let mut fat = agent(1, "A custom status with a rather long name");
     fat.next_status = Some("Offline".into());
     fat.last_seen_at = Some(at);
-    fat.hierarchy_path = HierarchyPath {
+    fat.hierarchy_path = Arc::new(HierarchyPath {
         level_one: Some(Reference { id: Some("g-1".into()), arn: Some("arn:g-1".into()) }),
         level_five: Some(Reference { id: Some("g-5".into()), arn: Some("arn:g-5".into()) }),
         ..HierarchyPath::default()
-    };
+    });
     fat.slots.insert(
         Channel::Other("HOLOGRAM".into()),
         Slots { available: Some(0), max: Some(10), active: Some(10), saturated_since: Some(at) },
     );
     fat.contacts = (0..30)
         .map(|n| Contact {
-            contact_id: format!("{n:08}-contact"),
+            contact_id: format!("{n:08}-contact").into(),
             channel: Some(if n % 2 == 0 { Channel::Chat } else { Channel::Task }),
             initiation_method: Some(InitiationMethod::Other("TELEPORT".into())),
             state: Some(if n == 0 { ContactState::Missed } else { ContactState::ConnectedOnHold }),
             state_started_at: Some(at),
             connected_to_agent_at: Some(at),
-            queue: Some(Reference { id: Some(format!("q-{n}")), arn: Some(format!("arn:q-{n}")) }),
+            queue: Some(Arc::new(Reference { id: Some(format!("q-{n}")), arn: Some(format!("arn:q-{n}")) })),
             observed_in_state_since: Some(at),
         })
         .collect();

@@ -12,6 +12,8 @@ use chrono::{TimeZone, Utc};
 use connect_pulse::events::{
     AgentSummary, Change, ContactSummary, Detail, DetailType, Event, StatusSummary, SCHEMA_VERSION,
 };
+use std::sync::Arc;
+
 use connect_pulse::model::{Agent, AgentStatus, Channel, Contact, ContactState, InitiationMethod, Reference};
 use connect_pulse::publish::eventbridge::EventBridgePublisher;
 use connect_pulse::publish::{EventPublisher, PublishError};
@@ -36,9 +38,9 @@ fn missed_chats_rule() -> Value {
 
 fn agent(n: usize, routing_profile: &str) -> Agent {
     Agent {
-        id: format!("agent-{n}"),
+        id: format!("agent-{n}").into(),
         arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE_ID}/agent/agent-{n}")),
-        routing_profile: Some(Reference { id: Some(routing_profile.into()), arn: None }),
+        routing_profile: Some(Arc::new(Reference { id: Some(routing_profile.into()), arn: None })),
         status: Some(AgentStatus { name: Some("Available".into()), arn: None, started_at: None }),
         ..Agent::default()
     }
@@ -64,7 +66,7 @@ fn event(n: usize, detail_type: DetailType, agent: &Agent, change: Change) -> Ev
 
 fn contact_event(n: usize, detail_type: DetailType, channel: Channel, routing_profile: &str) -> Event {
     let contact = Contact {
-        contact_id: format!("contact-{n}"),
+        contact_id: format!("contact-{n}").into(),
         channel: Some(channel),
         initiation_method: Some(InitiationMethod::Inbound),
         state: Some(if detail_type == DetailType::AgentContactMissed {
@@ -72,7 +74,7 @@ fn contact_event(n: usize, detail_type: DetailType, channel: Channel, routing_pr
         } else {
             ContactState::Error
         }),
-        queue: Some(Reference { id: Some("q-support".into()), arn: None }),
+        queue: Some(Arc::new(Reference { id: Some("q-support".into()), arn: None })),
         ..Contact::default()
     };
     let mut agent = agent(n, routing_profile);

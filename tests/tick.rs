@@ -48,11 +48,11 @@ fn at(minute: u32) -> DateTime<Utc> {
 
 fn agent(id: &str, status: &str, since: DateTime<Utc>) -> Agent {
     Agent {
-        id: id.to_owned(),
+        id: id.into(),
         arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}")),
         status: Some(AgentStatus {
-            name: Some(status.to_owned()),
-            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent-state/{status}")),
+            name: Some(status.into()),
+            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent-state/{status}").into()),
             started_at: Some(since),
         }),
         ..Default::default()
@@ -61,7 +61,7 @@ fn agent(id: &str, status: &str, since: DateTime<Utc>) -> Agent {
 
 fn snapshot(taken_at: DateTime<Utc>, agents: Vec<Agent>) -> Snapshot {
     let mut snapshot = Snapshot::new(INSTANCE, taken_at);
-    snapshot.agents = agents.into_iter().map(|agent| (agent.id.clone(), agent)).collect();
+    snapshot.agents = agents.into_iter().collect();
     snapshot
 }
 
@@ -215,5 +215,5 @@ async fn an_incomplete_snapshot_is_counted_and_reports_no_logout() {
     assert!(!summary.complete);
     assert_eq!(summary.missing_chunks, 1);
     assert!(publisher.published().is_empty(), "bob is not reported as logged out");
-    assert!(store.snapshot(INSTANCE).unwrap().agents.contains_key("bob"), "bob keeps his stored state");
+    assert!(store.snapshot(INSTANCE).unwrap().agents.contains("bob"), "bob keeps his stored state");
 }

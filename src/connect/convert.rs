@@ -1,13 +1,15 @@
 //! From the Connect SDK's shapes to the snapshot model: unknown enum values kept verbatim,
 //! absent members left `None`, epoch-second timestamps rounded to the millisecond.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use aws_sdk_connect::types as sdk;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
     Agent, AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
+    SlotsByChannel,
 };
 
 /// The agent of one `UserData`, or `None` when Connect sent no user id to key it by.
@@ -16,16 +18,16 @@ pub(super) fn agent(user_data: sdk::UserData) -> Option<Agent> {
     let id = user.id.filter(|id| !id.is_empty())?;
 
     Some(Agent {
-        id,
+        id: id.into(),
         arn: user.arn,
-        routing_profile: user_data.routing_profile.map(|r| reference(r.id, r.arn)),
-        hierarchy_path: user_data.hierarchy_path.map(hierarchy_path).unwrap_or_default(),
+        routing_profile: user_data.routing_profile.map(|r| Arc::new(reference(r.id, r.arn))),
+        hierarchy_path: Arc::new(user_data.hierarchy_path.map(hierarchy_path).unwrap_or_default()),
         status: user_data.status.map(|s| AgentStatus {
-            name: s.status_name,
-            arn: s.status_arn,
+            name: s.status_name.map(Arc::from),
+            arn: s.status_arn.map(Arc::from),
             started_at: s.status_start_timestamp.as_ref().and_then(time),
         }),
-        next_status: user_data.next_status,
+        next_status: user_data.next_status.map(Arc::from),
         slots: slots(
             user_data.available_slots_by_channel,
             user_data.max_slots_by_channel,
@@ -38,13 +40,13 @@ pub(super) fn agent(user_data: sdk::UserData) -> Option<Agent> {
 
 fn contact(contact: sdk::AgentContactReference) -> Option<Contact> {
     Some(Contact {
-        contact_id: contact.contact_id?,
+        contact_id: contact.contact_id?.into(),
         channel: contact.channel.as_ref().map(channel),
         initiation_method: contact.initiation_method.map(|m| InitiationMethod::from(m.as_str())),
         state: contact.agent_contact_state.map(|s| ContactState::from(s.as_str())),
         state_started_at: contact.state_start_timestamp.as_ref().and_then(time),
         connected_to_agent_at: contact.connected_to_agent_timestamp.as_ref().and_then(time),
-        queue: contact.queue.map(|q| reference(q.id, q.arn)),
+        queue: contact.queue.map(|q| Arc::new(reference(q.id, q.arn))),
         observed_in_state_since: None,
     })
 }
@@ -72,11 +74,11 @@ type SlotMap = Option<HashMap<sdk::Channel, i32>>;
 
 /// The three per-channel maps folded into one entry per channel; a count Connect sent as
 /// negative (the model says min 0) is treated as absent.
-fn slots(available: SlotMap, max: SlotMap, active: SlotMap) -> BTreeMap<Channel, Slots> {
-    let mut slots: BTreeMap<Channel, Slots> = BTreeMap::new();
+fn slots(available: SlotMap, max: SlotMap, active: SlotMap) -> SlotsByChannel {
+    let mut slots = SlotsByChannel::default();
     let mut fold = |map: SlotMap, set: fn(&mut Slots, Option<u32>)| {
         for (key, count) in map.unwrap_or_default() {
-            set(slots.entry(channel(&key)).or_default(), u32::try_from(count).ok());
+            set(slots.entry(channel(&key)), u32::try_from(count).ok());
         }
     };
     fold(available, |s, n| s.available = n);
@@ -140,7 +142,7 @@ mod tests {
         let agent = agent(user_data().build()).unwrap();
         assert_eq!(agent.id, "u-1");
         assert_eq!(agent.routing_profile, None);
-        assert_eq!(agent.hierarchy_path, HierarchyPath::default());
+        assert_eq!(*agent.hierarchy_path, HierarchyPath::default());
         assert_eq!(agent.status, None);
         assert_eq!(agent.next_status, None);
         assert!(agent.slots.is_empty() && agent.contacts.is_empty());
@@ -204,7 +206,7 @@ mod tests {
         assert_eq!(agent.next_status.as_deref(), Some("Break"));
         let contact = &agent.contacts[0];
         assert_eq!(contact.state, Some(ContactState::ConnectedOnHold));
-        assert_eq!(contact.queue, Some(Reference { id: Some("q-1".into()), arn: None }));
+        assert_eq!(contact.queue.as_deref(), Some(&Reference { id: Some("q-1".into()), arn: None }));
         assert_eq!(contact.connected_to_agent_at, contact.state_started_at);
     }
 }

@@ -2,7 +2,6 @@
 //! chunks of at most 100 filter ids, every page followed, under a client-side rate limit, with
 //! throttling and server errors retried while the deadline allows.
 
-use std::collections::btree_map::Entry;
 use std::collections::HashSet;
 use std::future::Future;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -347,22 +346,15 @@ impl AgentSource for ConnectSource {
         }
 
         let mut snapshot = Snapshot::new(self.config.instance_id.clone(), taken_at);
-        let (mut without_user_id, mut duplicates) = (0u32, 0u32);
+        let mut without_user_id = 0u32;
+        let mut agents = Vec::new();
         for outcome in outcomes {
             stats.calls += outcome.counts.calls;
             stats.throttled_retries += outcome.counts.throttled_retries;
             stats.pages += outcome.pages;
             without_user_id += outcome.without_user_id;
 
-            // Queues and hierarchy groups overlap, so one agent can come back in several chunks.
-            for agent in outcome.agents {
-                match snapshot.agents.entry(agent.id.clone()) {
-                    Entry::Vacant(slot) => {
-                        slot.insert(agent);
-                    }
-                    Entry::Occupied(_) => duplicates += 1,
-                }
-            }
+            agents.extend(outcome.agents);
 
             if let Some(failure) = outcome.failure {
                 let chunk = outcome.chunk;
@@ -386,6 +378,11 @@ impl AgentSource for ConnectSource {
                 });
             }
         }
+        // Queues and hierarchy groups overlap, so one agent can come back in several chunks.
+        let fetched = agents.len();
+        snapshot.agents = agents.into_iter().collect();
+        snapshot.share_repeated_values();
+        let duplicates = (fetched - snapshot.agents.len()) as u32;
         stats.agents = snapshot.agents.len() as u32;
 
         tracing::info!(

@@ -60,7 +60,7 @@ impl DynamoDbStore {
 
         let now = Utc::now().timestamp();
         let mut meta = None;
-        let mut agents = std::collections::BTreeMap::new();
+        let mut agents = Vec::new();
         let mut expires_at = HashMap::new();
         let mut expired = 0u32;
         while let Some(found) = pages.next().await {
@@ -69,8 +69,8 @@ impl DynamoDbStore {
                 // DynamoDB deletes expired items lazily, up to days later.
                 Some(StoredItem::Agent { expires_at: at, .. }) if at < now => expired += 1,
                 Some(StoredItem::Agent { agent, expires_at: at }) => {
-                    expires_at.insert(agent.id.clone(), at);
-                    agents.insert(agent.id.clone(), *agent);
+                    expires_at.insert(agent.id.to_string(), at);
+                    agents.push(*agent);
                 }
                 None => {}
             }
@@ -79,11 +79,12 @@ impl DynamoDbStore {
         let meta = meta.unwrap_or_default();
         tracing::debug!(instance_id, agents = agents.len(), expired, sequence = meta.sequence, "snapshot loaded");
 
-        let snapshot = meta.taken_at.map(|taken_at| Snapshot {
-            instance_id: instance_id.to_owned(),
-            taken_at,
-            missing: meta.missing,
-            agents,
+        let snapshot = meta.taken_at.map(|taken_at| {
+            // The query returns agents in key order, so collecting them sorts nothing.
+            let mut snapshot =
+                Snapshot { instance_id: instance_id.to_owned(), taken_at, missing: meta.missing, agents: agents.into_iter().collect() };
+            snapshot.share_repeated_values();
+            snapshot
         });
         Ok((Stored { snapshot, sequence: meta.sequence, expires_at }, meta.lease_owner))
     }
@@ -240,24 +241,23 @@ impl SnapshotStore for DynamoDbStore {
         let mut requests = Vec::new();
         let mut stored_expiry = HashMap::new();
         let mut stats = SaveStats::default();
-        for (id, agent) in &next.agents {
+        for agent in &next.agents {
+            let id = agent.id.as_str();
             let unchanged = previous_agents.and_then(|agents| agents.get(id)) == Some(agent);
             // An unchanged agent's item is rewritten once half its TTL is gone, so agents that stay
             // logged in for days never age out.
             match previous.expires_at.get(id) {
                 Some(&at) if unchanged && at >= refresh_before => {
-                    stored_expiry.insert(id.clone(), at);
+                    stored_expiry.insert(id.to_owned(), at);
                 }
                 _ => {
                     requests.push(item::put_request(item::agent_item(&lease.instance_id, agent, expires_at)?)?);
-                    stored_expiry.insert(id.clone(), expires_at);
+                    stored_expiry.insert(id.to_owned(), expires_at);
                     stats.items_written += 1;
                 }
             }
         }
-        for id in
-            previous_agents.into_iter().flat_map(|agents| agents.keys()).filter(|id| !next.agents.contains_key(*id))
-        {
+        for id in previous_agents.into_iter().flat_map(|agents| agents.ids()).filter(|id| !next.agents.contains(id)) {
             requests.push(item::delete_request(item::key(&lease.instance_id, item::agent_sort_key(id)))?);
             stats.items_deleted += 1;
         }

@@ -145,7 +145,6 @@ fn item_size(item: &Item) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use chrono::TimeZone;
 
@@ -153,6 +152,7 @@ mod tests {
     use crate::model::{
         AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
     };
+    use std::sync::Arc;
 
     fn reference(kind: &str, n: usize) -> Reference {
         let id = format!("{n:08}-0000-0000-0000-000000000000");
@@ -169,17 +169,17 @@ mod tests {
         Agent {
             id: "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f".into(),
             arn: reference("agent", 1).arn,
-            routing_profile: Some(reference("routing-profile", 1)),
-            hierarchy_path: HierarchyPath {
+            routing_profile: Some(Arc::new(reference("routing-profile", 1))),
+            hierarchy_path: Arc::new(HierarchyPath {
                 level_one: Some(reference("agent-group", 1)),
                 level_two: Some(reference("agent-group", 2)),
                 level_three: Some(reference("agent-group", 3)),
                 level_four: Some(reference("agent-group", 4)),
                 level_five: Some(reference("agent-group", 5)),
-            },
+            }),
             status: Some(AgentStatus {
                 name: Some("A custom status with a rather long name, up to 127 characters".into()),
-                arn: reference("agent-state", 1).arn,
+                arn: reference("agent-state", 1).arn.map(Arc::from),
                 started_at: Some(at),
             }),
             next_status: Some("Offline".into()),
@@ -191,16 +191,16 @@ mod tests {
                         Slots { available: Some(0), max: Some(10), active: Some(10), saturated_since: Some(at) },
                     )
                 })
-                .collect::<BTreeMap<_, _>>(),
+                .collect(),
             contacts: (0..40)
                 .map(|n| Contact {
-                    contact_id: format!("{n:08}-aaaa-bbbb-cccc-dddddddddddd"),
+                    contact_id: format!("{n:08}-aaaa-bbbb-cccc-dddddddddddd").into(),
                     channel: Some(channels[n % channels.len()].clone()),
                     initiation_method: Some(InitiationMethod::QueueTransfer),
                     state: Some(ContactState::ConnectedOnHold),
                     state_started_at: Some(at),
                     connected_to_agent_at: Some(at),
-                    queue: Some(reference("queue", n)),
+                    queue: Some(Arc::new(reference("queue", n))),
                     observed_in_state_since: Some(at),
                 })
                 .collect(),

@@ -3,14 +3,14 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use connect_pulse::diff::{diff, DiffSettings, Outcome};
 use connect_pulse::events::{DetailType, Event};
 use connect_pulse::model::{
     Agent, AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, MissingChunk, Reference,
-    Slots, Snapshot,
+    Slots, SlotsByChannel, Snapshot,
 };
 use serde_json::Value;
 
@@ -37,7 +37,7 @@ pub fn settings() -> DiffSettings {
 /// A complete snapshot of the test instance.
 pub fn snapshot(taken_at: &str, agents: impl IntoIterator<Item = Agent>) -> Snapshot {
     let mut snapshot = Snapshot::new(INSTANCE_ID, at(taken_at));
-    snapshot.agents = agents.into_iter().map(|agent| (agent.id.clone(), agent)).collect();
+    snapshot.agents = agents.into_iter().collect();
     snapshot
 }
 
@@ -63,23 +63,23 @@ pub fn agent(id: &str) -> Agent {
     Agent {
         id: id.into(),
         arn: Some(format!("{}/agent/{id}", instance_arn())),
-        routing_profile: Some(Reference {
+        routing_profile: Some(Arc::new(Reference {
             id: Some("rp-sales".into()),
             arn: Some(format!("{}/routing-profile/rp-sales", instance_arn())),
-        }),
-        hierarchy_path: HierarchyPath {
+        })),
+        hierarchy_path: Arc::new(HierarchyPath {
             level_one: Some(group("emea")),
             level_two: Some(group("sales")),
             ..Default::default()
-        },
+        }),
         status: Some(AgentStatus {
             name: Some("Available".into()),
-            arn: Some(status_arn("Available")),
+            arn: Some(status_arn("Available").into()),
             started_at: Some(at("09:00:00")),
         }),
         next_status: None,
-        slots: BTreeMap::from([(Channel::Voice, slots(1, 1)), (Channel::Chat, slots(2, 2))]),
-        contacts: Vec::new(),
+        slots: SlotsByChannel::from([(Channel::Voice, slots(1, 1)), (Channel::Chat, slots(2, 2))]),
+        contacts: Default::default(),
         last_seen_at: None,
     }
 }
@@ -97,7 +97,7 @@ pub fn contact(id: &str, channel: Channel, state: ContactState, state_started_at
         state: Some(state),
         state_started_at: Some(at(state_started_at)),
         connected_to_agent_at: None,
-        queue: Some(Reference { id: Some("q-sales".into()), arn: Some(format!("{}/queue/q-sales", instance_arn())) }),
+        queue: Some(Arc::new(Reference { id: Some("q-sales".into()), arn: Some(format!("{}/queue/q-sales", instance_arn())) })),
         observed_in_state_since: None,
     }
 }
@@ -112,7 +112,7 @@ pub trait AgentStory: Sized {
 impl AgentStory for Agent {
     fn in_status(mut self, name: &str, since: &str) -> Self {
         self.status =
-            Some(AgentStatus { name: Some(name.into()), arn: Some(status_arn(name)), started_at: Some(at(since)) });
+            Some(AgentStatus { name: Some(name.into()), arn: Some(status_arn(name).into()), started_at: Some(at(since)) });
         self
     }
 
