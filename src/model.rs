@@ -584,4 +584,69 @@ mod tests {
         assert_eq!(state.as_str(), "PAUSED");
         assert_eq!(ContactState::from("CONNECTED_ONHOLD"), ContactState::ConnectedOnHold);
     }
+
+    fn agent(id: &str, status: &str) -> Agent {
+        Agent {
+            id: id.into(),
+            status: Some(AgentStatus {
+                name: Some(status.into()),
+                arn: Some(format!("arn:{status}").into()),
+                started_at: None,
+            }),
+            routing_profile: Some(Arc::new(Reference { id: Some("rp-1".into()), arn: None })),
+            ..Agent::default()
+        }
+    }
+
+    #[test]
+    fn agents_are_kept_sorted_by_id_and_the_first_of_a_repeated_id_wins() {
+        let mut agents: Agents =
+            [agent("c", "first"), agent("a", "Available"), agent("c", "second"), agent("b", "Lunch")]
+                .into_iter()
+                .collect();
+        assert_eq!(agents.ids().map(Id::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(agents["c"].status.as_ref().unwrap().name.as_deref(), Some("first"));
+
+        assert!(agents.insert(agent("aa", "Break")).is_none());
+        assert!(agents.insert(agent("b", "Training")).is_some());
+        agents.extend([agent("d", "Available"), agent("a", "ignored")]);
+        assert_eq!(agents.ids().map(Id::as_str).collect::<Vec<_>>(), ["a", "aa", "b", "c", "d"]);
+        assert_eq!(agents["a"].status.as_ref().unwrap().name.as_deref(), Some("Available"));
+        assert_eq!(agents.remove("aa").map(|agent| agent.id), Some(Id::from("aa")));
+        assert!(!agents.contains("aa") && agents.get("zz").is_none());
+    }
+
+    #[test]
+    fn slots_stay_in_channel_order_and_serialise_as_a_map() {
+        let slots: SlotsByChannel = [
+            (Channel::Task, Slots { max: Some(2), ..Slots::default() }),
+            (Channel::Voice, Slots { max: Some(1), ..Slots::default() }),
+            (Channel::from("HOLOGRAM"), Slots { max: Some(3), ..Slots::default() }),
+            (Channel::Chat, Slots { max: Some(4), ..Slots::default() }),
+        ]
+        .into();
+        let order: Vec<&str> = slots.iter().map(|(channel, _)| channel.as_str()).collect();
+        assert_eq!(order, ["VOICE", "CHAT", "TASK", "HOLOGRAM"]);
+
+        let json = serde_json::to_value(&slots).unwrap();
+        assert_eq!(json["TASK"]["max"], 2);
+        assert_eq!(serde_json::from_value::<SlotsByChannel>(json).unwrap(), slots);
+    }
+
+    #[test]
+    fn repeated_values_end_up_as_one_shared_copy() {
+        let mut snapshot = Snapshot::new("instance-1", DateTime::UNIX_EPOCH);
+        snapshot.agents = [agent("a", "Available"), agent("b", "Available"), agent("c", "Lunch")].into_iter().collect();
+        let before = snapshot.clone();
+
+        snapshot.share_repeated_values();
+
+        assert_eq!(snapshot, before, "sharing changes no value");
+        let status_arn = |id: &str| snapshot.agents[id].status.as_ref().unwrap().arn.clone().unwrap();
+        assert!(Arc::ptr_eq(&status_arn("a"), &status_arn("b")));
+        assert!(!Arc::ptr_eq(&status_arn("a"), &status_arn("c")));
+        let profile = |id: &str| snapshot.agents[id].routing_profile.clone().unwrap();
+        assert!(Arc::ptr_eq(&profile("a"), &profile("c")));
+        assert!(Arc::ptr_eq(&snapshot.agents["a"].hierarchy_path, &snapshot.agents["c"].hierarchy_path));
+    }
 }

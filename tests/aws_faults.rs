@@ -259,8 +259,7 @@ async fn unprocessed_batch_items_are_sent_again_until_written() {
     let store = DynamoDbStore::new(dynamodb(&[&meta, &batch]).await, "snapshots", Duration::from_secs(7 * 24 * 3600));
     let lease = Lease { instance_id: "instance-1".into(), owner: "me".into(), expires_at: Utc::now() };
     let mut next = Snapshot::new("instance-1", Utc::now());
-    next.agents =
-        (0..25).map(|n| Agent { id: format!("agent-{n:02}").into(), ..Agent::default() }).collect();
+    next.agents = (0..25).map(|n| Agent { id: format!("agent-{n:02}").into(), ..Agent::default() }).collect();
 
     let (stored, stats) = store.save(&lease, &Stored::default(), &next).await.unwrap();
 

@@ -52,7 +52,9 @@ fn agent(id: &str, status: &str, since: DateTime<Utc>) -> Agent {
         arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}")),
         status: Some(AgentStatus {
             name: Some(status.into()),
-            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent-state/{status}").into()),
+            arn: Some(
+                format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent-state/{status}").into(),
+            ),
             started_at: Some(since),
         }),
         ..Default::default()

@@ -215,7 +215,11 @@ mod tests {
 
     fn event(n: usize, padding: usize) -> Event {
         let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
-        let agent = Agent { id: format!("agent-{n}").into(), next_status: Some("x".repeat(padding).into()), ..Agent::default() };
+        let agent = Agent {
+            id: format!("agent-{n}").into(),
+            next_status: Some("x".repeat(padding).into()),
+            ..Agent::default()
+        };
         Event {
             source: "com.example.connect-pulse".into(),
             detail_type: DetailType::AgentLoggedIn,

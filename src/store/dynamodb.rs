@@ -81,8 +81,12 @@ impl DynamoDbStore {
 
         let snapshot = meta.taken_at.map(|taken_at| {
             // The query returns agents in key order, so collecting them sorts nothing.
-            let mut snapshot =
-                Snapshot { instance_id: instance_id.to_owned(), taken_at, missing: meta.missing, agents: agents.into_iter().collect() };
+            let mut snapshot = Snapshot {
+                instance_id: instance_id.to_owned(),
+                taken_at,
+                missing: meta.missing,
+                agents: agents.into_iter().collect(),
+            };
             snapshot.share_repeated_values();
             snapshot
         });

@@ -91,8 +91,7 @@ impl SnapshotStore for MemoryStore {
         let before = previous.snapshot.as_ref().map(|snapshot| &snapshot.agents);
         let items_written =
             next.agents.iter().filter(|agent| before.and_then(|agents| agents.get(&agent.id)) != Some(*agent)).count();
-        let items_deleted =
-            before.map_or(0, |agents| agents.ids().filter(|id| !next.agents.contains(id)).count());
+        let items_deleted = before.map_or(0, |agents| agents.ids().filter(|id| !next.agents.contains(id)).count());
 
         entry.snapshot = Some(next.clone());
         entry.sequence += 1;

@@ -97,7 +97,10 @@ pub fn contact(id: &str, channel: Channel, state: ContactState, state_started_at
         state: Some(state),
         state_started_at: Some(at(state_started_at)),
         connected_to_agent_at: None,
-        queue: Some(Arc::new(Reference { id: Some("q-sales".into()), arn: Some(format!("{}/queue/q-sales", instance_arn())) })),
+        queue: Some(Arc::new(Reference {
+            id: Some("q-sales".into()),
+            arn: Some(format!("{}/queue/q-sales", instance_arn())),
+        })),
         observed_in_state_since: None,
     }
 }
@@ -111,8 +114,11 @@ pub trait AgentStory: Sized {
 
 impl AgentStory for Agent {
     fn in_status(mut self, name: &str, since: &str) -> Self {
-        self.status =
-            Some(AgentStatus { name: Some(name.into()), arn: Some(status_arn(name).into()), started_at: Some(at(since)) });
+        self.status = Some(AgentStatus {
+            name: Some(name.into()),
+            arn: Some(status_arn(name).into()),
+            started_at: Some(at(since)),
+        });
         self
     }
 
