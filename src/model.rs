@@ -315,8 +315,8 @@ impl Snapshot {
 
     /// Points equal status names and ARNs, routing profiles, queues and hierarchy paths at one
     /// copy each. Connect sends them per agent; a contact centre has a few dozen of each, so
-    /// sharing them makes a snapshot several times smaller and keeps what the diff compares in
-    /// the CPU cache. Adapters call it on every snapshot they build.
+    /// sharing them saves a copy per agent and keeps what the diff compares in the CPU cache.
+    /// Adapters call it on every snapshot they build.
     pub fn share_repeated_values(&mut self) {
         let mut shared = SharedValues::default();
         for agent in self.agents.iter_mut() {
