@@ -117,9 +117,16 @@ connect_enum!(
 
 /// A user or contact id. Connect's are 36-character UUIDs, which are stored inline, so comparing two
 /// ids reads no other memory; a longer id still works, from the heap.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Id(SmallString<[u8; 36]>);
+
+/// Copies the text, so an id that fits is stored inline even when it arrives in a larger buffer.
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from(&*std::borrow::Cow::<'de, str>::deserialize(deserializer)?))
+    }
+}
 
 impl Id {
     pub fn as_str(&self) -> &str {
@@ -153,9 +160,10 @@ impl From<&str> for Id {
     }
 }
 
+/// Copies rather than adopts the buffer: a string with spare capacity would stay on the heap.
 impl From<String> for Id {
     fn from(id: String) -> Self {
-        Self(SmallString::from_string(id))
+        Self::from(id.as_str())
     }
 }
 
@@ -483,8 +491,8 @@ impl<'de> Deserialize<'de> for Agents {
     }
 }
 
-/// An agent's slots by channel, sorted by channel and stored inline: Connect has three routing
-/// channels in common use (a fourth, or an unknown one, moves them to the heap).
+/// An agent's slots by channel, sorted by channel, with inline room for three channels (a routing
+/// profile with more moves them to the heap).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SlotsByChannel(SmallVec<[(Channel, Slots); 3]>);
 
@@ -596,6 +604,18 @@ mod tests {
             routing_profile: Some(Arc::new(Reference { id: Some("rp-1".into()), arn: None })),
             ..Agent::default()
         }
+    }
+
+    #[test]
+    fn ids_that_fit_are_stored_inline_however_they_arrive() {
+        let uuid = "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f";
+        let mut roomy = String::with_capacity(128);
+        roomy.push_str(uuid);
+        assert!(!Id::from(roomy).0.spilled());
+        assert!(!serde_json::from_value::<Id>(serde_json::json!(uuid)).unwrap().0.spilled());
+        let long = Id::from("x".repeat(40));
+        assert!(long.0.spilled());
+        assert_eq!(long.len(), 40);
     }
 
     #[test]
