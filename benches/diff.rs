@@ -83,7 +83,7 @@ fn working_agent(n: u64, now: DateTime<Utc>) -> Agent {
     let roll = mix(n) % 100;
     let id = uuid(n);
     let mut agent = Agent {
-        arn: Some(arn("agent", &id)),
+        arn: Some(arn("agent", &id).into()),
         id: id.into(),
         routing_profile: Some(Arc::new(reference("routing-profile", 1000 + n % 20))),
         hierarchy_path: Arc::new(HierarchyPath {

@@ -2,17 +2,18 @@
 
 use std::cmp::Ordering;
 use std::iter::Peekable;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::events::{self, AgentSummary, Change, ContactSummary, Detail, DetailType, Event, StatusSummary};
+use crate::events::{self, AgentSummary, Change, ContactSummary, Detail, DetailType, Event, EventId, StatusSummary};
 use crate::model::{Agent, AgentStatus, Channel, Contact, ContactState, Slots, Snapshot};
 
 /// What the diff needs besides the two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DiffSettings {
     /// The EventBridge `Source` of every event, e.g. `connect-pulse`.
-    pub source: String,
+    pub source: Arc<str>,
 }
 
 /// The events of one tick and the snapshot to store for the next one.
@@ -39,7 +40,7 @@ pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffS
 
     let tick = Tick {
         source: &settings.source,
-        instance_id: &current.instance_id,
+        instance_id: Arc::from(current.instance_id.as_str()),
         taken_at: current.taken_at,
         previous_taken_at: previous.taken_at,
         previous_taken_at_text: events::format_time(&previous.taken_at),
@@ -72,8 +73,9 @@ pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffS
 
 /// The parts of the tick every event needs.
 struct Tick<'a> {
-    source: &'a str,
-    instance_id: &'a str,
+    source: &'a Arc<str>,
+    /// Shared by every event of the tick.
+    instance_id: Arc<str>,
     taken_at: DateTime<Utc>,
     previous_taken_at: DateTime<Utc>,
     /// Formatted once: it names every login and saturation of the tick.
@@ -163,19 +165,16 @@ impl Tick<'_> {
     /// `transition` names the change within the agent, so a re-run of the same tick from the same
     /// stored snapshot gives the same `eventId`.
     fn event(&self, detail_type: DetailType, agent: &Agent, transition: &[&str], change: Change) -> Event {
-        let mut parts = Vec::with_capacity(3 + transition.len());
-        parts.extend([self.instance_id, detail_type.as_str(), agent.id.as_str()]);
-        parts.extend_from_slice(transition);
-
+        let identity = [&*self.instance_id, detail_type.as_str(), agent.id.as_str()];
         Event {
-            source: self.source.to_owned(),
+            source: Arc::clone(self.source),
             detail_type,
             time: self.taken_at,
-            resources: agent.arn.iter().cloned().collect(),
+            resource: agent.arn.clone(),
             detail: Detail {
                 schema_version: events::SCHEMA_VERSION,
-                event_id: events::event_id(&parts),
-                instance_id: self.instance_id.to_owned(),
+                event_id: EventId::of(identity.into_iter().chain(transition.iter().copied())),
+                instance_id: Arc::clone(&self.instance_id),
                 observed_at: self.taken_at,
                 agent: AgentSummary::of(agent),
                 change,
@@ -319,7 +318,7 @@ mod tests {
     fn agent(id: &str) -> Agent {
         Agent {
             id: id.into(),
-            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/instance-1/agent/{id}")),
+            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/instance-1/agent/{id}").into()),
             status: Some(AgentStatus {
                 name: Some("Available".into()),
                 arn: Some("arn:status/available".into()),

@@ -1,11 +1,13 @@
 //! The public event contract: what connect-pulse puts on EventBridge. Names, keys and enum
 //! values here are an API; change them only by adding.
 
+use std::fmt;
+use std::ops::Deref;
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
-
-use std::sync::Arc;
 
 use crate::model::{Agent, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference};
 
@@ -57,12 +59,12 @@ impl std::fmt::Display for DetailType {
 /// One event, ready for PutEvents: the envelope fields plus its `detail`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    pub source: String,
+    pub source: Arc<str>,
     pub detail_type: DetailType,
     /// When the snapshot that revealed the change was taken.
     pub time: DateTime<Utc>,
-    /// The agent ARN, when Connect returned one.
-    pub resources: Vec<String>,
+    /// The agent ARN, when Connect returned one: the event's only entry in `resources`.
+    pub resource: Option<Arc<str>>,
     pub detail: Detail,
 }
 
@@ -70,6 +72,11 @@ impl Event {
     /// The `detail` as the JSON object string PutEvents takes.
     pub fn detail_json(&self) -> String {
         serde_json::to_string(&self.detail).expect("an event detail always serialises")
+    }
+
+    /// The envelope's `resources`: the agent ARN, or nothing.
+    pub fn resources(&self) -> Vec<String> {
+        self.resource.iter().map(|arn| arn.to_string()).collect()
     }
 
     /// The event as EventBridge delivers it to a target (without `id` and `account`).
@@ -80,7 +87,7 @@ impl Event {
             "source": self.source,
             "time": self.time.to_rfc3339_opts(SecondsFormat::Secs, true),
             "region": region,
-            "resources": self.resources,
+            "resources": self.resources(),
             "detail": self.detail,
         })
     }
@@ -91,8 +98,8 @@ impl Event {
 #[serde(rename_all = "camelCase")]
 pub struct Detail {
     pub schema_version: &'static str,
-    pub event_id: String,
-    pub instance_id: String,
+    pub event_id: EventId,
+    pub instance_id: Arc<str>,
     #[serde(serialize_with = "rfc3339_millis")]
     pub observed_at: DateTime<Utc>,
     pub agent: AgentSummary,
@@ -136,7 +143,7 @@ pub enum Change {
 pub struct AgentSummary {
     pub id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arc<str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     pub hierarchy_path: Arc<HierarchyPath>,
@@ -264,16 +271,65 @@ impl Activity {
     }
 }
 
-/// A deterministic event id: the hex SHA-256 of the parts that identify one transition, so a
-/// re-emitted transition (a retry, a re-run tick) carries the same id.
-pub fn event_id(parts: &[&str]) -> String {
-    let mut hasher = Sha256::new();
-    for part in parts {
-        hasher.update(part.as_bytes());
-        // A separator that cannot occur in ids keeps ("ab","c") apart from ("a","bc").
-        hasher.update([0u8]);
+/// A deterministic event id: 32 hex digits of the SHA-256 of the parts that identify one
+/// transition, so a re-emitted transition (a retry, a re-run tick) carries the same id.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId([u8; 32]);
+
+impl EventId {
+    pub fn of<'a>(parts: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut hasher = Sha256::new();
+        for part in parts {
+            hasher.update(part.as_bytes());
+            // A separator that cannot occur in ids keeps ("ab","c") apart from ("a","bc").
+            hasher.update([0u8]);
+        }
+        let mut hex = [0u8; 32];
+        hex::encode_to_slice(&hasher.finalize()[..16], &mut hex).expect("16 bytes are 32 hex digits");
+        Self(hex)
     }
-    hex::encode(&hasher.finalize()[..16])
+
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).expect("hex digits are ASCII")
+    }
+}
+
+impl Deref for EventId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for EventId {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for EventId {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self)
+    }
+}
+
+impl fmt::Debug for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for EventId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
 }
 
 /// Formats a time as RFC 3339 UTC with milliseconds, the form of every time in a `detail`.

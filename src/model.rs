@@ -267,7 +267,7 @@ pub struct Contact {
 pub struct Agent {
     pub id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<String>,
+    pub arn: Option<Arc<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     #[serde(default)]

@@ -97,7 +97,7 @@ impl Settings {
     pub fn tick(&self) -> TickSettings {
         TickSettings {
             instance_id: self.instance_id.clone(),
-            diff: DiffSettings { source: self.event_source.clone() },
+            diff: DiffSettings { source: self.event_source.as_str().into() },
             polls_per_invocation: self.polls_per_invocation.get(),
             poll_interval: self.poll_interval,
         }

@@ -18,7 +18,7 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use chrono::{TimeZone, Utc};
-use connect_pulse::events::{AgentSummary, Change, Detail, DetailType, Event, SCHEMA_VERSION};
+use connect_pulse::events::{AgentSummary, Change, Detail, DetailType, Event, EventId, SCHEMA_VERSION};
 use connect_pulse::model::{Agent, Snapshot};
 use connect_pulse::publish::eventbridge::EventBridgePublisher;
 use connect_pulse::publish::{EventPublisher, PublishError};
@@ -64,10 +64,10 @@ fn events(count: usize) -> Vec<Event> {
                 source: "com.example.connect-pulse".into(),
                 detail_type: if n % 2 == 0 { DetailType::AgentLoggedIn } else { DetailType::AgentContactMissed },
                 time: at,
-                resources: Vec::new(),
+                resource: None,
                 detail: Detail {
                     schema_version: SCHEMA_VERSION,
-                    event_id: format!("event-{n}"),
+                    event_id: event_id(n),
                     instance_id: "instance-1".into(),
                     observed_at: at,
                     agent: AgentSummary::of(&agent),
@@ -78,13 +78,21 @@ fn events(count: usize) -> Vec<Event> {
         .collect()
 }
 
+/// The `eventId` of test event `n`.
+fn event_id(n: usize) -> EventId {
+    EventId::of([format!("event-{n}").as_str()])
+}
+
+/// The name (`event-3`) of each test event a request carries, found from its `eventId`.
 fn event_ids(input: &PutEventsInput) -> Vec<String> {
     input
         .entries()
         .iter()
         .map(|entry| {
             let detail: serde_json::Value = serde_json::from_str(entry.detail().unwrap()).unwrap();
-            detail["eventId"].as_str().unwrap().to_owned()
+            let sent = detail["eventId"].as_str().unwrap();
+            let n = (0..100).find(|&n| event_id(n) == sent).expect("an eventId of a test event");
+            format!("event-{n}")
         })
         .collect()
 }
@@ -161,10 +169,10 @@ async fn an_access_denied_entry_fails_the_publish_naming_its_detail_type_event_i
     let PublishError::Rejected { detail_type, event_id, code, .. } = &err else { panic!("not a rejection: {err:?}") };
     assert_eq!(
         (detail_type.as_str(), event_id.as_str(), code.as_str()),
-        ("Agent Contact Missed", "event-3", "AccessDeniedException")
+        ("Agent Contact Missed", &*self::event_id(3), "AccessDeniedException")
     );
     let message = err.to_string();
-    for part in ["Agent Contact Missed", "event-3", "AccessDeniedException"] {
+    for part in ["Agent Contact Missed", &self::event_id(3), "AccessDeniedException"] {
         assert!(message.contains(part), "{message:?} names {part}");
     }
 }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::Duration;
 use common::*;
 use connect_pulse::diff::{diff, Outcome};
-use connect_pulse::events::DetailType;
+use connect_pulse::events::{DetailType, EventId};
 use connect_pulse::model::{Agent, AgentStatus, Channel, Contact, ContactState, Slots, Snapshot};
 use proptest::prelude::*;
 use proptest::sample::select;
@@ -96,8 +96,8 @@ fn later(mut snapshot: Snapshot, seconds: i64) -> Snapshot {
     snapshot
 }
 
-fn event_ids(outcome: &Outcome) -> Vec<String> {
-    outcome.events.iter().map(|event| event.detail.event_id.clone()).collect()
+fn event_ids(outcome: &Outcome) -> Vec<EventId> {
+    outcome.events.iter().map(|event| event.detail.event_id).collect()
 }
 
 proptest! {
@@ -144,7 +144,7 @@ proptest! {
         let outcome = diff(Some(&baseline(previous)), current, &settings());
 
         let ids = event_ids(&outcome);
-        let unique: BTreeSet<&String> = ids.iter().collect();
+        let unique: BTreeSet<&EventId> = ids.iter().collect();
         prop_assert_eq!(unique.len(), ids.len());
     }
 

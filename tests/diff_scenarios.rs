@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use connect_pulse::diff::diff;
-use connect_pulse::events::{Activity, Change, DetailType};
+use connect_pulse::events::{Activity, Change, DetailType, EventId};
 use connect_pulse::model::{Channel, ContactState, InitiationMethod};
 use serde_json::json;
 
@@ -48,7 +48,7 @@ fn a_missed_chat_leaves_the_status_unchanged() {
     assert_eq!(detail["contact"]["queue"]["id"], "q-sales");
     assert_eq!(detail["agent"]["status"]["name"], "Available");
     assert_eq!(detail["agent"]["activity"], "MISSED");
-    assert_eq!(outcome.events[0].resources, [agent("alice").arn.unwrap()]);
+    assert_eq!(outcome.events[0].resource, agent("alice").arn);
 }
 
 #[test]
@@ -149,7 +149,7 @@ fn an_agent_going_to_lunch_reports_how_long_they_were_available() {
     assert_eq!(detail["agent"]["status"]["name"], "Lunch");
     assert_eq!(detail["observedAt"], "2024-12-03T10:01:00.000Z");
     assert_eq!(outcome.events[0].time, at("10:01:00"));
-    assert_eq!(outcome.events[0].source, SOURCE);
+    assert_eq!(&*outcome.events[0].source, SOURCE);
 }
 
 #[test]
@@ -383,8 +383,8 @@ fn a_tick_run_again_from_the_same_stored_snapshot_gives_the_same_event_ids() {
             ],
         )
     };
-    let ids = |outcome: &connect_pulse::diff::Outcome| -> Vec<String> {
-        outcome.events.iter().map(|event| event.detail.event_id.clone()).collect()
+    let ids = |outcome: &connect_pulse::diff::Outcome| -> Vec<EventId> {
+        outcome.events.iter().map(|event| event.detail.event_id).collect()
     };
 
     let first = tick(&previous, current("10:01:00"));

@@ -130,7 +130,7 @@ fn agent(n: usize, status: &str) -> Agent {
     let at = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
     Agent {
         id: format!("{n:08}-agent").into(),
-        arn: Some(format!("arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE_ID}/agent/{n:08}-agent")),
+        arn: Some(format!("arn:aws:connect:eu-west-1:123456789012:instance/{INSTANCE_ID}/agent/{n:08}-agent").into()),
         routing_profile: Some(Arc::new(Reference { id: Some(format!("rp-{}", n % 7)), arn: None })),
         status: Some(AgentStatus { name: Some(status.into()), arn: None, started_at: Some(at) }),
         slots: SlotsByChannel::from([(

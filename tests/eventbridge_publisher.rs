@@ -10,7 +10,7 @@ use aws_sdk_eventbridge::types::Target;
 use aws_sdk_sqs::types::QueueAttributeName;
 use chrono::{TimeZone, Utc};
 use connect_pulse::events::{
-    AgentSummary, Change, ContactSummary, Detail, DetailType, Event, StatusSummary, SCHEMA_VERSION,
+    AgentSummary, Change, ContactSummary, Detail, DetailType, Event, EventId, StatusSummary, SCHEMA_VERSION,
 };
 use std::sync::Arc;
 
@@ -39,7 +39,7 @@ fn missed_chats_rule() -> Value {
 fn agent(n: usize, routing_profile: &str) -> Agent {
     Agent {
         id: format!("agent-{n}").into(),
-        arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE_ID}/agent/agent-{n}")),
+        arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE_ID}/agent/agent-{n}").into()),
         routing_profile: Some(Arc::new(Reference { id: Some(routing_profile.into()), arn: None })),
         status: Some(AgentStatus { name: Some("Available".into()), arn: None, started_at: None }),
         ..Agent::default()
@@ -52,10 +52,10 @@ fn event(n: usize, detail_type: DetailType, agent: &Agent, change: Change) -> Ev
         source: SOURCE.into(),
         detail_type,
         time: at,
-        resources: agent.arn.iter().cloned().collect(),
+        resource: agent.arn.clone(),
         detail: Detail {
             schema_version: SCHEMA_VERSION,
-            event_id: format!("{n:032x}"),
+            event_id: EventId::of([format!("event-{n}").as_str()]),
             instance_id: INSTANCE_ID.into(),
             observed_at: at,
             agent: AgentSummary::of(agent),
@@ -99,7 +99,7 @@ fn a_busy_tick() -> (Vec<Event>, Vec<String>) {
     for round in 0..5 {
         let n = round * 5;
         let missed_chat = contact_event(n, DetailType::AgentContactMissed, Channel::Chat, "rp-chat");
-        matching.push(missed_chat.detail.event_id.clone());
+        matching.push(missed_chat.detail.event_id.to_string());
         events.push(missed_chat);
         events.push(contact_event(n + 1, DetailType::AgentContactMissed, Channel::Voice, "rp-chat"));
         events.push(contact_event(n + 2, DetailType::AgentContactMissed, Channel::Chat, "rp-voice"));
@@ -186,8 +186,8 @@ async fn an_alerting_rule_receives_exactly_the_missed_chats_of_its_routing_profi
         sorted.sort();
         sorted
     });
-    for event in events.iter().filter(|event| matching.contains(&event.detail.event_id)) {
-        let envelope = &received[&event.detail.event_id];
+    for event in events.iter().filter(|event| matching.contains(&event.detail.event_id.to_string())) {
+        let envelope = &received[event.detail.event_id.as_str()];
         let sent = event.to_envelope("us-east-1");
         assert_eq!(envelope["detail"], serde_json::to_value(&event.detail).unwrap());
         for key in ["detail-type", "source", "time", "resources"] {

@@ -49,7 +49,7 @@ fn at(minute: u32) -> DateTime<Utc> {
 fn agent(id: &str, status: &str, since: DateTime<Utc>) -> Agent {
     Agent {
         id: id.into(),
-        arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}")),
+        arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/{INSTANCE}/agent/{id}").into()),
         status: Some(AgentStatus {
             name: Some(status.into()),
             arn: Some(
@@ -75,7 +75,7 @@ fn ticker(
 ) -> Ticker<ScriptedSource, MemoryStore, MemoryPublisher> {
     let settings = TickSettings {
         instance_id: INSTANCE.to_owned(),
-        diff: DiffSettings { source: "connect-pulse".to_owned() },
+        diff: DiffSettings { source: "connect-pulse".into() },
         polls_per_invocation: polls,
         poll_interval: Duration::from_millis(10),
     };

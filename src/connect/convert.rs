@@ -19,7 +19,7 @@ pub(super) fn agent(user_data: sdk::UserData) -> Option<Agent> {
 
     Some(Agent {
         id: id.into(),
-        arn: user.arn,
+        arn: user.arn.map(Arc::from),
         routing_profile: user_data.routing_profile.map(|r| Arc::new(reference(r.id, r.arn))),
         hierarchy_path: Arc::new(user_data.hierarchy_path.map(hierarchy_path).unwrap_or_default()),
         status: user_data.status.map(|s| AgentStatus {

@@ -49,10 +49,10 @@ impl EventBridgePublisher {
         let detail = event.detail_json();
         let size = entry_size(event, &detail);
         let request = PutEventsRequestEntry::builder()
-            .source(&event.source)
+            .source(&*event.source)
             .detail_type(event.detail_type.as_str())
             .detail(detail)
-            .set_resources(Some(event.resources.clone()))
+            .set_resources(Some(event.resources()))
             .time(DateTime::from_millis(event.time.timestamp_millis()))
             .event_bus_name(&self.event_bus_name)
             .build();
@@ -103,7 +103,7 @@ impl EventBridgePublisher {
                             Some(code) => {
                                 return Err(PublishError::Rejected {
                                     detail_type: entry.event.detail_type.as_str().to_owned(),
-                                    event_id: entry.event.detail.event_id.clone(),
+                                    event_id: entry.event.detail.event_id,
                                     code: code.to_owned(),
                                     message: result.error_message().unwrap_or_default().to_owned(),
                                 })
@@ -165,7 +165,7 @@ pub fn entry_size(event: &Event, detail: &str) -> usize {
     14 + event.source.len()
         + event.detail_type.as_str().len()
         + detail.len()
-        + event.resources.iter().map(String::len).sum::<usize>()
+        + event.resource.as_deref().map_or(0, str::len)
 }
 
 /// Groups entries, in order, into calls within the entry count and size limits.
@@ -176,7 +176,7 @@ fn plan_calls(entries: Vec<Entry<'_>>) -> Result<Vec<Vec<Entry<'_>>>, PublishErr
 
     for entry in entries {
         if entry.size >= MAX_CALL_BYTES {
-            return Err(PublishError::TooLarge { event_id: entry.event.detail.event_id.clone(), size: entry.size });
+            return Err(PublishError::TooLarge { event_id: entry.event.detail.event_id, size: entry.size });
         }
         if call.len() == MAX_ENTRIES_PER_CALL || call_bytes + entry.size >= MAX_CALL_BYTES {
             calls.push(std::mem::take(&mut call));
@@ -210,7 +210,7 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     use super::*;
-    use crate::events::{AgentSummary, Change, Detail, DetailType, SCHEMA_VERSION};
+    use crate::events::{AgentSummary, Change, Detail, DetailType, EventId, SCHEMA_VERSION};
     use crate::model::Agent;
 
     fn event(n: usize, padding: usize) -> Event {
@@ -224,10 +224,10 @@ mod tests {
             source: "com.example.connect-pulse".into(),
             detail_type: DetailType::AgentLoggedIn,
             time: at,
-            resources: vec![format!("arn:aws:connect:eu-west-1:123456789012:instance/i/agent/agent-{n}")],
+            resource: Some(format!("arn:aws:connect:eu-west-1:123456789012:instance/i/agent/agent-{n}").into()),
             detail: Detail {
                 schema_version: SCHEMA_VERSION,
-                event_id: format!("event-{n}"),
+                event_id: EventId::of([format!("event-{n}").as_str()]),
                 instance_id: "i".into(),
                 observed_at: at,
                 agent: AgentSummary::of(&agent),
@@ -236,14 +236,14 @@ mod tests {
         }
     }
 
-    fn plan(events: &[Event]) -> Result<Vec<Vec<String>>, PublishError> {
+    fn plan(events: &[Event]) -> Result<Vec<Vec<EventId>>, PublishError> {
         let publisher = EventBridgePublisher::new(
             Client::from_conf(aws_sdk_eventbridge::Config::builder().behavior_version_latest().build()),
             "bus",
             1,
         );
         let calls = plan_calls(events.iter().map(|event| publisher.entry(event)).collect())?;
-        Ok(calls.iter().map(|call| call.iter().map(|entry| entry.event.detail.event_id.clone()).collect()).collect())
+        Ok(calls.iter().map(|call| call.iter().map(|entry| entry.event.detail.event_id).collect()).collect())
     }
 
     #[test]
@@ -253,7 +253,7 @@ mod tests {
         let calls = plan(&events).unwrap();
 
         assert_eq!(calls.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
-        assert_eq!(calls.concat(), events.iter().map(|event| event.detail.event_id.clone()).collect::<Vec<_>>());
+        assert_eq!(calls.concat(), events.iter().map(|event| event.detail.event_id).collect::<Vec<_>>());
     }
 
     #[test]
@@ -270,8 +270,11 @@ mod tests {
         let event = event(1, 0);
         let detail = event.detail_json();
 
-        let expected =
-            14 + "com.example.connect-pulse".len() + "Agent Logged In".len() + detail.len() + event.resources[0].len();
+        let expected = 14
+            + "com.example.connect-pulse".len()
+            + "Agent Logged In".len()
+            + detail.len()
+            + event.resources()[0].len();
         assert_eq!(entry_size(&event, &detail), expected);
     }
 
@@ -282,7 +285,7 @@ mod tests {
         let err = plan(&events).unwrap_err();
 
         assert!(
-            matches!(err, PublishError::TooLarge { ref event_id, size } if event_id == "event-1" && size > MAX_CALL_BYTES)
+            matches!(err, PublishError::TooLarge { event_id, size } if event_id == events[1].detail.event_id && size > MAX_CALL_BYTES)
         );
     }
 }

@@ -37,7 +37,7 @@ impl EventPublisher for MemoryPublisher {
         if let (Some(code), Some(first)) = (rejection, events.first()) {
             return Err(PublishError::Rejected {
                 detail_type: first.detail_type.to_string(),
-                event_id: first.detail.event_id.clone(),
+                event_id: first.detail.event_id,
                 code,
                 message: "rejected by the test publisher".to_owned(),
             });

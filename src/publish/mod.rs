@@ -7,7 +7,7 @@ use std::future::Future;
 
 use tokio::time::Instant;
 
-use crate::events::Event;
+use crate::events::{Event, EventId};
 
 /// What a publish cost.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -33,11 +33,11 @@ pub trait EventPublisher {
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("EventBridge rejected {detail_type} {event_id} ({code}): {message}")]
-    Rejected { detail_type: String, event_id: String, code: String, message: String },
+    Rejected { detail_type: String, event_id: EventId, code: String, message: String },
     #[error("{remaining} events were still failing ({code}) when the time ran out")]
     OutOfTime { remaining: usize, code: String },
     #[error("event {event_id} is {size} bytes, over EventBridge's 256 KB entry limit")]
-    TooLarge { event_id: String, size: usize },
+    TooLarge { event_id: EventId, size: usize },
     #[error("EventBridge PutEvents failed ({code}): {message}")]
     Service { code: String, message: String },
 }

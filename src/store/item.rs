@@ -168,7 +168,7 @@ mod tests {
         let channels = [Channel::Voice, Channel::Chat, Channel::Task, Channel::Email];
         Agent {
             id: "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f".into(),
-            arn: reference("agent", 1).arn,
+            arn: reference("agent", 1).arn.map(Arc::from),
             routing_profile: Some(Arc::new(reference("routing-profile", 1))),
             hierarchy_path: Arc::new(HierarchyPath {
                 level_one: Some(reference("agent-group", 1)),

@@ -62,7 +62,7 @@ pub fn agent(id: &str) -> Agent {
         |name: &str| Reference { id: Some(name.into()), arn: Some(format!("{}/agent-group/{name}", instance_arn())) };
     Agent {
         id: id.into(),
-        arn: Some(format!("{}/agent/{id}", instance_arn())),
+        arn: Some(format!("{}/agent/{id}", instance_arn()).into()),
         routing_profile: Some(Arc::new(Reference {
             id: Some("rp-sales".into()),
             arn: Some(format!("{}/routing-profile/rp-sales", instance_arn())),
