@@ -69,7 +69,7 @@ fn contact(seed: u64, channel: Channel, state: ContactState, started_at: DateTim
 /// Slots as Connect derives them from the routing profile's concurrency and the open contacts.
 fn fill_slots(agent: &mut Agent) {
     for (channel, max) in [(Channel::Voice, 1), (Channel::Chat, 3), (Channel::Task, 2)] {
-        let active = agent.contacts.iter().filter(|c| c.channel.as_ref() == Some(&channel)).count() as u32;
+        let active = agent.contacts.iter().filter(|c| c.channel.as_ref() == Some(&channel)).count() as u16;
         let active = active.min(max);
         agent.slots.insert(
             channel,

@@ -123,9 +123,9 @@ pub enum Change {
     /// Agent Slots Saturated (`saturated_seconds` absent) and Agent Slots Recovered.
     Slots {
         channel: Channel,
-        max_slots: u32,
-        active_slots: u32,
-        available_slots: u32,
+        max_slots: u16,
+        active_slots: u16,
+        available_slots: u16,
         #[serde(skip_serializing_if = "Option::is_none")]
         saturated_seconds: Option<f64>,
     },

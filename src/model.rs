@@ -29,8 +29,9 @@ macro_rules! connect_enum {
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
             $($variant,)+
-            /// A value this crate does not know yet, kept verbatim.
-            Other(String),
+            /// A value this crate does not know yet, kept verbatim (behind one pointer, so the
+            /// value takes two words however long the text).
+            Other(Arc<String>),
         }
 
         impl $name {
@@ -46,7 +47,7 @@ macro_rules! connect_enum {
             fn from(raw: &str) -> Self {
                 match raw {
                     $($wire => Self::$variant,)+
-                    other => Self::Other(other.to_owned()),
+                    other => Self::Other(Arc::new(other.to_owned())),
                 }
             }
         }
@@ -228,11 +229,11 @@ pub struct AgentStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Slots {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub available: Option<u32>,
+    pub available: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max: Option<u32>,
+    pub max: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub active: Option<u32>,
+    pub active: Option<u16>,
     /// Tracked by connect-pulse: when the channel was first seen with no available slot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub saturated_since: Option<DateTime<Utc>>,
@@ -585,7 +586,7 @@ mod tests {
     #[test]
     fn unknown_enum_values_survive_a_round_trip() {
         let channel: Channel = serde_json::from_str("\"HOLOGRAM\"").unwrap();
-        assert_eq!(channel, Channel::Other("HOLOGRAM".into()));
+        assert_eq!(channel, Channel::from("HOLOGRAM"));
         assert_eq!(serde_json::to_string(&channel).unwrap(), "\"HOLOGRAM\"");
 
         let state = ContactState::from("PAUSED");

@@ -250,13 +250,13 @@ async fn unknown_enum_values_and_fractional_timestamps_decode() {
     assert_eq!(status.name.as_deref(), Some("Available"));
     assert_eq!(a1.next_status.as_deref(), Some("Break"));
     let contact = &a1.contacts[0];
-    assert_eq!(contact.channel, Some(Channel::Other("HOLOGRAM".into())));
-    assert_eq!(contact.state, Some(ContactState::Other("PAUSED".into())));
-    assert_eq!(contact.initiation_method, Some(InitiationMethod::Other("TELEPATHY".into())));
+    assert_eq!(contact.channel, Some(Channel::from("HOLOGRAM")));
+    assert_eq!(contact.state, Some(ContactState::from("PAUSED")));
+    assert_eq!(contact.initiation_method, Some(InitiationMethod::from("TELEPATHY")));
     assert_eq!(contact.state_started_at.unwrap().timestamp_millis(), 1_733_222_398_500);
     assert_eq!(contact.connected_to_agent_at, None);
-    assert_eq!(a1.slots[&Channel::Other("HOLOGRAM".into())].max, Some(2));
-    assert_eq!(a1.slots[&Channel::Other("HOLOGRAM".into())].available, Some(2));
+    assert_eq!(a1.slots[&Channel::from("HOLOGRAM")].max, Some(2));
+    assert_eq!(a1.slots[&Channel::from("HOLOGRAM")].available, Some(2));
 
     let a2 = &agents["a-2"];
     assert_eq!(a2.status.as_ref().unwrap().started_at.unwrap().timestamp_millis(), 1_733_222_399_001);

@@ -28,9 +28,9 @@ fn every_kind_of_event() -> Vec<Event> {
         .with_contact(contact("chat-1", Channel::Chat, ContactState::Missed, "10:00:20"))
         .with_contact(contact("call-1", Channel::Voice, ContactState::Error, "10:00:25"));
     alice.next_status = Some("Offline".into());
-    let mut odd = contact("sms-1", Channel::Other("SMS".into()), ContactState::Rejected, "10:00:40");
-    odd.initiation_method = Some(InitiationMethod::Other("SCHEDULED".into()));
-    let dave = agent("dave").with_contact(odd).with_slots(Channel::Other("SMS".into()), 0, 1);
+    let mut odd = contact("sms-1", Channel::from("SMS"), ContactState::Rejected, "10:00:40");
+    odd.initiation_method = Some(InitiationMethod::from("SCHEDULED"));
+    let dave = agent("dave").with_contact(odd).with_slots(Channel::from("SMS"), 0, 1);
     let current = snapshot("10:01:00", [alice, agent("carol").with_slots(Channel::Chat, 1, 2), dave]);
 
     tick(&previous, current).events

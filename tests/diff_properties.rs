@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 
 fn channels() -> Vec<Channel> {
-    vec![Channel::Voice, Channel::Chat, Channel::Task, Channel::Email, Channel::Other("SMS".into())]
+    vec![Channel::Voice, Channel::Chat, Channel::Task, Channel::Email, Channel::from("SMS")]
 }
 
 fn contact_states() -> Vec<ContactState> {
@@ -64,7 +64,7 @@ fn arb_contacts() -> impl Strategy<Value = Vec<Contact>> {
 }
 
 fn arb_slots() -> impl Strategy<Value = BTreeMap<Channel, Slots>> {
-    let one = (0..3u32).prop_flat_map(|max| (0..=max).prop_map(move |available| slots(available, max)));
+    let one = (0..3u16).prop_flat_map(|max| (0..=max).prop_map(move |available| slots(available, max)));
     prop::collection::btree_map(select(channels()), one, 0..4)
 }
 

@@ -177,7 +177,7 @@ fn an_agent_whose_status_is_not_returned_changes_nothing() {
 
 #[test]
 fn a_busy_chat_agent_saturates_then_recovers() {
-    let chats = |available: u32| agent("alice").with_slots(Channel::Chat, available, 3);
+    let chats = |available: u16| agent("alice").with_slots(Channel::Chat, available, 3);
     let previous = baseline(snapshot("10:00:00", [chats(1)]));
 
     let saturated = tick(&previous, snapshot("10:01:00", [chats(0)]));
@@ -297,9 +297,8 @@ fn an_agent_seen_again_after_a_partial_poll_is_not_logged_in_twice() {
 #[test]
 fn unknown_connect_values_pass_through_verbatim() {
     let paused = || {
-        let mut task =
-            contact("task-7", Channel::Other("SMS".into()), ContactState::Other("PAUSED".into()), "09:59:00");
-        task.initiation_method = Some(InitiationMethod::Other("SCHEDULED".into()));
+        let mut task = contact("task-7", Channel::from("SMS"), ContactState::from("PAUSED"), "09:59:00");
+        task.initiation_method = Some(InitiationMethod::from("SCHEDULED"));
         task
     };
     let previous = baseline(snapshot("10:00:00", [agent("alice").with_contact(paused())]));
@@ -309,7 +308,7 @@ fn unknown_connect_values_pass_through_verbatim() {
     let unchanged = tick(&previous, snapshot("10:01:00", [agent("alice").with_contact(paused())]));
     let outcome = tick(
         &unchanged.snapshot,
-        snapshot("10:02:00", [agent("alice").with_contact(rejected).with_slots(Channel::Other("SMS".into()), 0, 2)]),
+        snapshot("10:02:00", [agent("alice").with_contact(rejected).with_slots(Channel::from("SMS"), 0, 2)]),
     );
 
     assert!(unchanged.events.is_empty());
@@ -399,7 +398,7 @@ fn a_tick_run_again_from_the_same_stored_snapshot_gives_the_same_event_ids() {
 
 #[test]
 fn the_same_kind_of_change_on_a_later_tick_gets_a_new_event_id() {
-    let chats = |available: u32| agent("alice").with_slots(Channel::Chat, available, 2);
+    let chats = |available: u16| agent("alice").with_slots(Channel::Chat, available, 2);
     let previous = baseline(snapshot("10:00:00", [chats(1)]));
 
     let saturated = tick(&previous, snapshot("10:01:00", [chats(0)]));

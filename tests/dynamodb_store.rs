@@ -309,14 +309,14 @@ async fn an_agent_with_many_contacts_round_trips() {
         ..HierarchyPath::default()
     });
     fat.slots.insert(
-        Channel::Other("HOLOGRAM".into()),
+        Channel::from("HOLOGRAM"),
         Slots { available: Some(0), max: Some(10), active: Some(10), saturated_since: Some(at) },
     );
     fat.contacts = (0..30)
         .map(|n| Contact {
             contact_id: format!("{n:08}-contact").into(),
             channel: Some(if n % 2 == 0 { Channel::Chat } else { Channel::Task }),
-            initiation_method: Some(InitiationMethod::Other("TELEPORT".into())),
+            initiation_method: Some(InitiationMethod::from("TELEPORT")),
             state: Some(if n == 0 { ContactState::Missed } else { ContactState::ConnectedOnHold }),
             state_started_at: Some(at),
             connected_to_agent_at: Some(at),

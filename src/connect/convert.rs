@@ -73,12 +73,12 @@ fn hierarchy_path(path: sdk::HierarchyPathReference) -> HierarchyPath {
 type SlotMap = Option<HashMap<sdk::Channel, i32>>;
 
 /// The three per-channel maps folded into one entry per channel; a count Connect sent as
-/// negative (the model says min 0) is treated as absent.
+/// negative (the model says min 0) or above 65,535 is treated as absent.
 fn slots(available: SlotMap, max: SlotMap, active: SlotMap) -> SlotsByChannel {
     let mut slots = SlotsByChannel::default();
-    let mut fold = |map: SlotMap, set: fn(&mut Slots, Option<u32>)| {
+    let mut fold = |map: SlotMap, set: fn(&mut Slots, Option<u16>)| {
         for (key, count) in map.unwrap_or_default() {
-            set(slots.entry(channel(&key)), u32::try_from(count).ok());
+            set(slots.entry(channel(&key)), u16::try_from(count).ok());
         }
     };
     fold(available, |s, n| s.available = n);
@@ -131,10 +131,10 @@ mod tests {
 
         let agent = agent(data).unwrap();
         let contact = &agent.contacts[0];
-        assert_eq!(contact.channel, Some(Channel::Other("HOLOGRAM".into())));
-        assert_eq!(contact.state, Some(ContactState::Other("PAUSED".into())));
-        assert_eq!(contact.initiation_method, Some(InitiationMethod::Other("TELEPATHY".into())));
-        assert_eq!(agent.slots[&Channel::Other("HOLOGRAM".into())].max, Some(2));
+        assert_eq!(contact.channel, Some(Channel::from("HOLOGRAM")));
+        assert_eq!(contact.state, Some(ContactState::from("PAUSED")));
+        assert_eq!(contact.initiation_method, Some(InitiationMethod::from("TELEPATHY")));
+        assert_eq!(agent.slots[&Channel::from("HOLOGRAM")].max, Some(2));
     }
 
     #[test]
@@ -156,6 +156,7 @@ mod tests {
             .active_slots_by_channel(sdk::Channel::Chat, 3)
             .max_slots_by_channel(sdk::Channel::Voice, 1)
             .active_slots_by_channel(sdk::Channel::Voice, -1)
+            .available_slots_by_channel(sdk::Channel::Voice, 70_000)
             .build();
 
         let slots = agent(data).unwrap().slots;

@@ -84,7 +84,7 @@ pub fn agent(id: &str) -> Agent {
     }
 }
 
-pub fn slots(available: u32, max: u32) -> Slots {
+pub fn slots(available: u16, max: u16) -> Slots {
     Slots { available: Some(available), max: Some(max), active: Some(max - available), saturated_since: None }
 }
 
@@ -109,7 +109,7 @@ pub fn contact(id: &str, channel: Channel, state: ContactState, state_started_at
 pub trait AgentStory: Sized {
     fn in_status(self, name: &str, since: &str) -> Self;
     fn with_contact(self, contact: Contact) -> Self;
-    fn with_slots(self, channel: Channel, available: u32, max: u32) -> Self;
+    fn with_slots(self, channel: Channel, available: u16, max: u16) -> Self;
 }
 
 impl AgentStory for Agent {
@@ -127,7 +127,7 @@ impl AgentStory for Agent {
         self
     }
 
-    fn with_slots(mut self, channel: Channel, available: u32, max: u32) -> Self {
+    fn with_slots(mut self, channel: Channel, available: u16, max: u16) -> Self {
         self.slots.insert(channel, slots(available, max));
         self
     }
