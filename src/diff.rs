@@ -185,29 +185,20 @@ impl Tick<'_> {
 
 /// Fills in the tracking fields of an agent seen now from its previous stored state.
 fn track(before: Option<&Agent>, agent: &mut Agent, taken_at: DateTime<Utc>) {
-    set(&mut agent.last_seen_at, None);
+    agent.last_seen_at = None;
 
     // Connect keeps StateStartTimestamp at the connect time while a contact is on hold, so how
     // long a contact has been in its state has to be observed.
     for contact in &mut agent.contacts {
-        let since = match earlier_contact(before, &contact.contact_id) {
+        contact.observed_in_state_since = match earlier_contact(before, &contact.contact_id) {
             Some(earlier) if earlier.state == contact.state => earlier.observed_in_state_since.or(Some(taken_at)),
             _ => Some(taken_at),
         };
-        set(&mut contact.observed_in_state_since, since);
     }
 
     for (channel, slots) in agent.slots.iter_mut() {
-        let since = if is_saturated(slots) { saturated_since(before, channel).or(Some(taken_at)) } else { None };
-        set(&mut slots.saturated_since, since);
-    }
-}
-
-/// Writes only a changed value: a snapshot is larger than the CPU cache, and an unchanged line
-/// that is not written need not go back to memory.
-fn set<T: PartialEq>(field: &mut T, value: T) {
-    if *field != value {
-        *field = value;
+        slots.saturated_since =
+            if is_saturated(slots) { saturated_since(before, channel).or(Some(taken_at)) } else { None };
     }
 }
 
