@@ -242,7 +242,7 @@ fn is_saturated(slots: &Slots) -> bool {
 
 fn slots_change(channel: &Channel, slots: &Slots, saturated_seconds: Option<f64>) -> Change {
     Change::Slots {
-        channel: channel.clone(),
+        channel: *channel,
         max_slots: slots.max.unwrap_or_default(),
         active_slots: slots.active.unwrap_or_default(),
         available_slots: slots.available.unwrap_or_default(),
@@ -407,7 +407,7 @@ mod tests {
         let mut ids = Vec::new();
         for (minute, arn) in [(1, "s2"), (2, "s1"), (3, "s2")] {
             let outcome = diff(Some(&stored), snapshot(at(60 * minute), &[in_status(arn)]), &settings());
-            ids.push(outcome.events[0].detail.event_id.clone());
+            ids.push(outcome.events[0].detail.event_id);
             stored = outcome.snapshot;
         }
 

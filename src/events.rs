@@ -207,9 +207,9 @@ impl ContactSummary {
     pub fn of(contact: &crate::model::Contact) -> Self {
         Self {
             contact_id: contact.contact_id.clone(),
-            channel: contact.channel.clone(),
-            initiation_method: contact.initiation_method.clone(),
-            state: contact.state.clone(),
+            channel: contact.channel,
+            initiation_method: contact.initiation_method,
+            state: contact.state,
             state_started_at: contact.state_started_at,
             queue: contact.queue.clone(),
         }

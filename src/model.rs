@@ -8,11 +8,12 @@
 //! [`Snapshot::share_repeated_values`].
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::hash::Hash;
 use std::ops::{Deref, Index};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -26,19 +27,18 @@ use smallvec::SmallVec;
 macro_rules! connect_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub enum $name {
             $($variant,)+
-            /// A value this crate does not know yet, kept verbatim (behind one pointer, so the
-            /// value takes two words however long the text).
-            Other(Arc<String>),
+            /// A value this crate does not know yet, kept verbatim.
+            Other(Unknown),
         }
 
         impl $name {
             pub fn as_str(&self) -> &str {
                 match self {
                     $(Self::$variant => $wire,)+
-                    Self::Other(raw) => raw,
+                    Self::Other(unknown) => unknown.as_str(),
                 }
             }
         }
@@ -47,7 +47,7 @@ macro_rules! connect_enum {
             fn from(raw: &str) -> Self {
                 match raw {
                     $($wire => Self::$variant,)+
-                    other => Self::Other(Arc::new(other.to_owned())),
+                    other => Self::Other(Unknown::new(other)),
                 }
             }
         }
@@ -71,6 +71,65 @@ macro_rules! connect_enum {
             }
         }
     };
+}
+
+/// An enum value this crate does not know, kept verbatim.
+///
+/// Its text is kept once for the life of the process, in a table of such values, and the value is
+/// a number in that table, so an enum holding it takes 8 bytes; agents repeat these enums by the
+/// hundred thousand. Connect adds values rarely, so the table holds a handful. Values compare and
+/// sort by their text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Unknown(u32);
+
+/// The text of every [`Unknown`] value seen so far, and the number of each.
+#[derive(Default)]
+struct UnknownValues {
+    numbers: HashMap<&'static str, u32>,
+    texts: Vec<&'static str>,
+}
+
+static UNKNOWN_VALUES: LazyLock<RwLock<UnknownValues>> = LazyLock::new(Default::default);
+
+impl Unknown {
+    pub fn new(text: &str) -> Self {
+        if let Some(&number) = UNKNOWN_VALUES.read().unwrap_or_else(PoisonError::into_inner).numbers.get(text) {
+            return Self(number);
+        }
+        let mut values = UNKNOWN_VALUES.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&number) = values.numbers.get(text) {
+            return Self(number);
+        }
+        let number = u32::try_from(values.texts.len()).expect("fewer than 2^32 distinct unknown values");
+        // Kept for the life of the process, so `as_str` can lend it without holding the lock.
+        let text: &'static str = Box::leak(text.into());
+        values.texts.push(text);
+        values.numbers.insert(text, number);
+        Self(number)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        UNKNOWN_VALUES.read().unwrap_or_else(PoisonError::into_inner).texts[self.0 as usize]
+    }
+}
+
+impl PartialOrd for Unknown {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// By text, so an order never depends on which value a process saw first.
+impl Ord for Unknown {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl fmt::Debug for Unknown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
 }
 
 connect_enum!(
@@ -592,6 +651,20 @@ mod tests {
         let state = ContactState::from("PAUSED");
         assert_eq!(state.as_str(), "PAUSED");
         assert_eq!(ContactState::from("CONNECTED_ONHOLD"), ContactState::ConnectedOnHold);
+    }
+
+    #[test]
+    fn unknown_values_are_one_value_per_text_and_sort_by_text() {
+        // Seen in this order, so sorting by table number would put ZULU first.
+        let zulu = Channel::from("ZULU_CHANNEL");
+        let alpha = Channel::from("ALPHA_CHANNEL");
+
+        assert_eq!(Channel::from("ZULU_CHANNEL"), zulu);
+        assert_ne!(alpha, zulu);
+        assert!(alpha < zulu);
+        assert!(Channel::Email < alpha, "known values sort first, in declaration order");
+        assert_eq!(format!("{alpha:?}"), "Other(\"ALPHA_CHANNEL\")");
+        assert_eq!(std::mem::size_of::<Option<Channel>>(), 8);
     }
 
     fn agent(id: &str, status: &str) -> Agent {

@@ -186,16 +186,13 @@ mod tests {
             slots: channels
                 .iter()
                 .map(|channel| {
-                    (
-                        channel.clone(),
-                        Slots { available: Some(0), max: Some(10), active: Some(10), saturated_since: Some(at) },
-                    )
+                    (*channel, Slots { available: Some(0), max: Some(10), active: Some(10), saturated_since: Some(at) })
                 })
                 .collect(),
             contacts: (0..40)
                 .map(|n| Contact {
                     contact_id: format!("{n:08}-aaaa-bbbb-cccc-dddddddddddd").into(),
-                    channel: Some(channels[n % channels.len()].clone()),
+                    channel: Some(channels[n % channels.len()]),
                     initiation_method: Some(InitiationMethod::QueueTransfer),
                     state: Some(ContactState::ConnectedOnHold),
                     state_started_at: Some(at),
