@@ -1,5 +1,6 @@
 //! The diff: two snapshots in, the events between them out. Pure: no I/O, no clock.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::iter::Peekable;
 use std::sync::Arc;
@@ -39,7 +40,7 @@ pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffS
     };
 
     let tick = Tick {
-        source: &settings.source,
+        source: Arc::clone(&settings.source),
         instance_id: Arc::from(current.instance_id.as_str()),
         taken_at: current.taken_at,
         previous_taken_at: previous.taken_at,
@@ -72,9 +73,9 @@ pub fn diff(previous: Option<&Snapshot>, mut current: Snapshot, settings: &DiffS
 }
 
 /// The parts of the tick every event needs.
-struct Tick<'a> {
-    source: &'a Arc<str>,
-    /// Shared by every event of the tick.
+struct Tick {
+    /// Source and instance id are shared by every event of the tick.
+    source: Arc<str>,
     instance_id: Arc<str>,
     taken_at: DateTime<Utc>,
     previous_taken_at: DateTime<Utc>,
@@ -82,7 +83,7 @@ struct Tick<'a> {
     previous_taken_at_text: String,
 }
 
-impl Tick<'_> {
+impl Tick {
     /// Emits the events of one agent seen now; `before` is `None` for an agent that just logged in.
     fn compare(&self, before: Option<&Agent>, agent: &Agent, events: &mut Vec<Event>) {
         let previous_taken_at = self.previous_taken_at_text.as_str();
@@ -148,10 +149,10 @@ impl Tick<'_> {
         // Without a start time, A -> B -> A -> B would repeat an earlier id; the previous snapshot's
         // time keeps each change apart and stays the same when the tick is run again.
         let started_at = match current.started_at.as_ref() {
-            Some(started_at) => events::format_time(started_at),
-            None => self.previous_taken_at_text.clone(),
+            Some(started_at) => Cow::Owned(events::format_time(started_at)),
+            None => Cow::Borrowed(self.previous_taken_at_text.as_str()),
         };
-        let parts = [current.arn.as_deref().unwrap_or_default(), started_at.as_str()];
+        let parts = [current.arn.as_deref().unwrap_or_default(), &started_at];
         Some(self.event(DetailType::AgentStatusChanged, agent, &parts, change))
     }
 
@@ -167,7 +168,7 @@ impl Tick<'_> {
     fn event(&self, detail_type: DetailType, agent: &Agent, transition: &[&str], change: Change) -> Event {
         let identity = [&*self.instance_id, detail_type.as_str(), agent.id.as_str()];
         Event {
-            source: Arc::clone(self.source),
+            source: Arc::clone(&self.source),
             detail_type,
             time: self.taken_at,
             resource: agent.arn.clone(),

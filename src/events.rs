@@ -50,8 +50,8 @@ impl DetailType {
     }
 }
 
-impl std::fmt::Display for DetailType {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Display for DetailType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
@@ -75,8 +75,8 @@ impl Event {
     }
 
     /// The envelope's `resources`: the agent ARN, or nothing.
-    pub fn resources(&self) -> Vec<String> {
-        self.resource.iter().map(|arn| arn.to_string()).collect()
+    pub fn resources(&self) -> &[Arc<str>] {
+        self.resource.as_slice()
     }
 
     /// The event as EventBridge delivers it to a target (without `id` and `account`).
@@ -271,8 +271,9 @@ impl Activity {
     }
 }
 
-/// A deterministic event id: 32 hex digits of the SHA-256 of the parts that identify one
-/// transition, so a re-emitted transition (a retry, a re-run tick) carries the same id.
+/// A deterministic event id: the first 128 bits of the SHA-256 of the parts that identify one
+/// transition, as 32 lowercase hex digits, so a re-emitted transition (a retry, a re-run tick)
+/// carries the same id.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct EventId([u8; 32]);
 
@@ -316,7 +317,7 @@ impl PartialEq<&str> for EventId {
 
 impl fmt::Display for EventId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self)
+        f.pad(self)
     }
 }
 
@@ -345,5 +346,20 @@ fn rfc3339_millis_opt<S: Serializer>(time: &Option<DateTime<Utc>>, serializer: S
     match time {
         Some(time) => rfc3339_millis(time, serializer),
         None => serializer.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_id_is_the_first_half_of_the_sha256_of_its_parts_in_hex() {
+        let id = EventId::of(["instance-1", "Agent Logged In", "alice", "2024-12-03T10:00:00.000Z"]);
+
+        // The SHA-256 of the parts, each followed by a zero byte, computed independently.
+        assert_eq!(id, "6f84e35928b029bf49ea076bfd722ec3");
+        assert_eq!(serde_json::to_value(id).unwrap(), "6f84e35928b029bf49ea076bfd722ec3");
+        assert_ne!(id, EventId::of(["instance-1", "Agent Logged In", "alic", "e2024-12-03T10:00:00.000Z"]));
     }
 }

@@ -6,6 +6,11 @@
 //! stored inline, and values Connect repeats across agents (status names and ARNs, routing
 //! profiles, queues, hierarchy paths) are shared rather than copied, see
 //! [`Snapshot::share_repeated_values`].
+//!
+//! One piece of state outlives a snapshot: the texts of enum values this crate does not know, kept
+//! in a process-wide table that is never emptied (see [`Unknown`]). Building a value from text
+//! fills it; the diff only copies values, and orders and compares them by text, so what it emits
+//! does not depend on which values a process saw first.
 
 use std::borrow::Borrow;
 use std::cmp::Ordering;
@@ -20,7 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallstr::SmallString;
 use smallvec::SmallVec;
 
-/// Declares a Connect enum that keeps values it does not know as their raw string.
+/// Declares a Connect enum that keeps values it does not know verbatim, as [`Unknown`].
 ///
 /// Connect's enums grow (EMAIL, new initiation methods, PAUSED for tasks), and a poll must never
 /// fail because of a value that did not exist when this crate was built.
@@ -35,7 +40,7 @@ macro_rules! connect_enum {
         }
 
         impl $name {
-            pub fn as_str(&self) -> &str {
+            pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $wire,)+
                     Self::Other(unknown) => unknown.as_str(),
@@ -92,7 +97,8 @@ struct UnknownValues {
 static UNKNOWN_VALUES: LazyLock<RwLock<UnknownValues>> = LazyLock::new(Default::default);
 
 impl Unknown {
-    pub fn new(text: &str) -> Self {
+    /// Private: `From<&str>` on each enum is the one way in, so a known value is never `Other`.
+    fn new(text: &str) -> Self {
         if let Some(&number) = UNKNOWN_VALUES.read().unwrap_or_else(PoisonError::into_inner).numbers.get(text) {
             return Self(number);
         }
@@ -665,6 +671,22 @@ mod tests {
         assert!(Channel::Email < alpha, "known values sort first, in declaration order");
         assert_eq!(format!("{alpha:?}"), "Other(\"ALPHA_CHANNEL\")");
         assert_eq!(std::mem::size_of::<Option<Channel>>(), 8);
+    }
+
+    #[test]
+    fn threads_reading_the_same_unknown_text_get_the_same_value() {
+        let texts: Vec<String> = (0..50).map(|n| format!("THREADED_STATE_{n}")).collect();
+        let per_thread: Vec<Vec<ContactState>> = std::thread::scope(|scope| {
+            let readers: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| texts.iter().map(|text| ContactState::from(text.as_str())).collect()))
+                .collect();
+            readers.into_iter().map(|reader| reader.join().unwrap()).collect()
+        });
+
+        for states in &per_thread[1..] {
+            assert_eq!(states, &per_thread[0]);
+        }
+        assert!(per_thread[0].iter().zip(&texts).all(|(state, text)| state.as_str() == text));
     }
 
     fn agent(id: &str, status: &str) -> Agent {

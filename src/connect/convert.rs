@@ -156,7 +156,8 @@ mod tests {
             .active_slots_by_channel(sdk::Channel::Chat, 3)
             .max_slots_by_channel(sdk::Channel::Voice, 1)
             .active_slots_by_channel(sdk::Channel::Voice, -1)
-            .available_slots_by_channel(sdk::Channel::Voice, 70_000)
+            .available_slots_by_channel(sdk::Channel::Voice, 65_536)
+            .max_slots_by_channel(sdk::Channel::Task, 65_535)
             .build();
 
         let slots = agent(data).unwrap().slots;
@@ -168,6 +169,7 @@ mod tests {
             slots[&Channel::Voice],
             Slots { available: None, max: Some(1), active: None, saturated_since: None }
         );
+        assert_eq!(slots[&Channel::Task].max, Some(65_535));
     }
 
     #[test]

@@ -52,7 +52,7 @@ impl EventBridgePublisher {
             .source(&*event.source)
             .detail_type(event.detail_type.as_str())
             .detail(detail)
-            .set_resources(Some(event.resources()))
+            .set_resources(Some(event.resources().iter().map(|arn| arn.to_string()).collect()))
             .time(DateTime::from_millis(event.time.timestamp_millis()))
             .event_bus_name(&self.event_bus_name)
             .build();

@@ -165,7 +165,7 @@ mod tests {
     /// contacts than any routing profile's concurrency allows (chat and task go up to 10 each).
     fn fat_agent() -> Agent {
         let at = Utc.with_ymd_and_hms(2026, 12, 3, 10, 0, 0).unwrap();
-        let channels = [Channel::Voice, Channel::Chat, Channel::Task, Channel::Email];
+        let channels = [Channel::Voice, Channel::Chat, Channel::Task, Channel::Email, Channel::from("HOLOGRAM")];
         Agent {
             id: "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f".into(),
             arn: reference("agent", 1).arn.map(Arc::from),
