@@ -56,4 +56,4 @@ bench:
 
 clean:
 	cargo clean
-	rm -rf $(VENV) .venv-sam .aws-sam
+	rm -rf $(VENV) .venv-sam infra/.aws-sam
