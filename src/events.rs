@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Agent, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference};
+use crate::model::{Agent, ArcStr, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference};
 
 /// The `schemaVersion` of every `detail`; the minor part grows with additive changes.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -64,7 +64,7 @@ pub struct Event {
     /// When the snapshot that revealed the change was taken.
     pub time: DateTime<Utc>,
     /// The agent ARN, when Connect returned one: the event's only entry in `resources`.
-    pub resource: Option<Arc<str>>,
+    pub resource: Option<ArcStr>,
     pub detail: Detail,
 }
 
@@ -75,7 +75,7 @@ impl Event {
     }
 
     /// The envelope's `resources`: the agent ARN, or nothing.
-    pub fn resources(&self) -> &[Arc<str>] {
+    pub fn resources(&self) -> &[ArcStr] {
         self.resource.as_slice()
     }
 
@@ -143,14 +143,14 @@ pub enum Change {
 pub struct AgentSummary {
     pub id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Arc<str>>,
+    pub arn: Option<ArcStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     pub hierarchy_path: Arc<HierarchyPath>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<StatusSummary>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_status: Option<Arc<str>>,
+    pub next_status: Option<ArcStr>,
     pub activity: Activity,
 }
 
@@ -173,9 +173,9 @@ impl AgentSummary {
 #[serde(rename_all = "camelCase")]
 pub struct StatusSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<Arc<str>>,
+    pub name: Option<ArcStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Arc<str>>,
+    pub arn: Option<ArcStr>,
     #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_millis_opt")]
     pub started_at: Option<DateTime<Utc>>,
 }

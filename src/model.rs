@@ -2,8 +2,8 @@
 //! connect-pulse itself tracks across ticks.
 //!
 //! It is laid out for the diff, which reads every agent of two snapshots on every tick: a
-//! snapshot's agents sit in one vector sorted by id, ids, slots and an agent's first contact are
-//! stored inline, and values Connect repeats across agents (status names and ARNs, routing
+//! snapshot's agents sit in one vector sorted by id, ids, slots and an agent's first two contacts
+//! are stored inline, and values Connect repeats across agents (status names and ARNs, routing
 //! profiles, queues, hierarchy paths) are shared rather than copied, see
 //! [`Snapshot::share_repeated_values`].
 //!
@@ -20,6 +20,7 @@ use std::hash::Hash;
 use std::ops::{Deref, Index};
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
+pub use arcstr::ArcStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallstr::SmallString;
@@ -81,16 +82,17 @@ macro_rules! connect_enum {
 /// An enum value this crate does not know, kept verbatim.
 ///
 /// Its text is kept once for the life of the process, in a table of such values, and the value is
-/// a number in that table, so an enum holding it takes 8 bytes; agents repeat these enums by the
-/// hundred thousand. Connect adds values rarely, so the table holds a handful. Values compare and
+/// a number in that table, so an enum holding it takes 4 bytes; agents repeat these enums by the
+/// hundred thousand. Connect adds values rarely, so the table holds a handful (it has room for
+/// 65,536). Values compare and
 /// sort by their text.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Unknown(u32);
+pub struct Unknown(u16);
 
 /// The text of every [`Unknown`] value seen so far, and the number of each.
 #[derive(Default)]
 struct UnknownValues {
-    numbers: HashMap<&'static str, u32>,
+    numbers: HashMap<&'static str, u16>,
     texts: Vec<&'static str>,
 }
 
@@ -106,7 +108,7 @@ impl Unknown {
         if let Some(&number) = values.numbers.get(text) {
             return Self(number);
         }
-        let number = u32::try_from(values.texts.len()).expect("fewer than 2^32 distinct unknown values");
+        let number = u16::try_from(values.texts.len()).expect("fewer than 65,536 distinct unknown enum values");
         // Kept for the life of the process, so `as_str` can lend it without holding the lock.
         let text: &'static str = Box::leak(text.into());
         values.texts.push(text);
@@ -282,9 +284,9 @@ pub struct HierarchyPath {
 #[serde(rename_all = "camelCase")]
 pub struct AgentStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<Arc<str>>,
+    pub name: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Arc<str>>,
+    pub arn: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_at: Option<DateTime<Utc>>,
 }
@@ -333,7 +335,7 @@ pub struct Contact {
 pub struct Agent {
     pub id: Id,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Arc<str>>,
+    pub arn: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     #[serde(default)]
@@ -341,12 +343,13 @@ pub struct Agent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<AgentStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_status: Option<Arc<str>>,
+    pub next_status: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "SlotsByChannel::is_empty")]
     pub slots: SlotsByChannel,
-    /// Most agents hold at most one contact, which is stored inline.
+    /// Most agents hold one or two contacts (a call, or two chats), which are stored inline: the
+    /// diff reads every agent's contacts, and contacts on the heap would each be a cache miss.
     #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
-    pub contacts: SmallVec<[Contact; 1]>,
+    pub contacts: SmallVec<[Contact; 2]>,
     /// Tracked by connect-pulse: set while the agent is carried over from an earlier snapshot
     /// because an incomplete fetch did not return it; the time it was last actually seen.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -415,15 +418,20 @@ impl Snapshot {
 /// One copy of each value seen so far while a snapshot is shared.
 #[derive(Default)]
 struct SharedValues {
-    texts: HashSet<Arc<str>>,
+    texts: HashSet<ArcStr>,
     references: HashSet<Arc<Reference>>,
     paths: HashSet<Arc<HierarchyPath>>,
 }
 
 impl SharedValues {
-    fn text(&mut self, text: &mut Option<Arc<str>>) {
+    fn text(&mut self, text: &mut Option<ArcStr>) {
         if let Some(text) = text {
-            *text = share(&mut self.texts, text);
+            match self.texts.get(text.as_str()) {
+                Some(first) => *text = first.clone(),
+                None => {
+                    self.texts.insert(text.clone());
+                }
+            }
         }
     }
 }
@@ -670,7 +678,7 @@ mod tests {
         assert!(alpha < zulu);
         assert!(Channel::Email < alpha, "known values sort first, in declaration order");
         assert_eq!(format!("{alpha:?}"), "Other(\"ALPHA_CHANNEL\")");
-        assert_eq!(std::mem::size_of::<Option<Channel>>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Channel>>(), 4);
     }
 
     #[test]
@@ -759,8 +767,8 @@ mod tests {
 
         assert_eq!(snapshot, before, "sharing changes no value");
         let status_arn = |id: &str| snapshot.agents[id].status.as_ref().unwrap().arn.clone().unwrap();
-        assert!(Arc::ptr_eq(&status_arn("a"), &status_arn("b")));
-        assert!(!Arc::ptr_eq(&status_arn("a"), &status_arn("c")));
+        assert!(ArcStr::ptr_eq(&status_arn("a"), &status_arn("b")));
+        assert!(!ArcStr::ptr_eq(&status_arn("a"), &status_arn("c")));
         let profile = |id: &str| snapshot.agents[id].routing_profile.clone().unwrap();
         assert!(Arc::ptr_eq(&profile("a"), &profile("c")));
         assert!(Arc::ptr_eq(&snapshot.agents["a"].hierarchy_path, &snapshot.agents["c"].hierarchy_path));

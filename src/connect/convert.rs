@@ -8,7 +8,7 @@ use aws_sdk_connect::types as sdk;
 use chrono::{DateTime, Utc};
 
 use crate::model::{
-    Agent, AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
+    Agent, AgentStatus, ArcStr, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
     SlotsByChannel,
 };
 
@@ -19,15 +19,15 @@ pub(super) fn agent(user_data: sdk::UserData) -> Option<Agent> {
 
     Some(Agent {
         id: id.into(),
-        arn: user.arn.map(Arc::from),
+        arn: user.arn.map(ArcStr::from),
         routing_profile: user_data.routing_profile.map(|r| Arc::new(reference(r.id, r.arn))),
         hierarchy_path: Arc::new(user_data.hierarchy_path.map(hierarchy_path).unwrap_or_default()),
         status: user_data.status.map(|s| AgentStatus {
-            name: s.status_name.map(Arc::from),
-            arn: s.status_arn.map(Arc::from),
+            name: s.status_name.map(ArcStr::from),
+            arn: s.status_arn.map(ArcStr::from),
             started_at: s.status_start_timestamp.as_ref().and_then(time),
         }),
-        next_status: user_data.next_status.map(Arc::from),
+        next_status: user_data.next_status.map(ArcStr::from),
         slots: slots(
             user_data.available_slots_by_channel,
             user_data.max_slots_by_channel,
