@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use crate::events::{self, AgentSummary, Change, ContactSummary, Detail, DetailType, Event, EventId, StatusSummary};
-use crate::model::{Agent, AgentStatus, Channel, Contact, ContactState, Slots, Snapshot};
+use crate::model::{Agent, AgentStatus, Channel, Contact, ContactState, Id, Slots, Snapshot};
 
 /// What the diff needs besides the two snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -217,8 +217,8 @@ fn status_key(status: &AgentStatus) -> (Option<&str>, Option<DateTime<Utc>>) {
 
 /// The same contact in the agent's previous state. Agents hold a handful of contacts, so a scan
 /// beats building an index.
-fn earlier_contact<'a>(before: Option<&'a Agent>, contact_id: &str) -> Option<&'a Contact> {
-    before?.contacts.iter().find(|contact| contact.contact_id == contact_id)
+fn earlier_contact<'a>(before: Option<&'a Agent>, contact_id: &Id) -> Option<&'a Contact> {
+    before?.contacts.iter().find(|contact| contact.contact_id == *contact_id)
 }
 
 /// Since when the channel was saturated in the agent's previous state, if it was.

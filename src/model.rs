@@ -23,7 +23,6 @@ use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 pub use arcstr::ArcStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use smallstr::SmallString;
 use smallvec::SmallVec;
 
 /// Declares a Connect enum that keeps values it does not know verbatim, as [`Unknown`].
@@ -183,28 +182,111 @@ connect_enum!(
     }
 );
 
-/// A user or contact id. Connect's are 36-character UUIDs, which are stored inline, so comparing two
-/// ids reads no other memory; a longer id still works, from the heap.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(transparent)]
-pub struct Id(SmallString<[u8; 36]>);
+/// A user or contact id. Connect's are 36-character UUIDs, which are stored inline in 40 bytes, so
+/// comparing two ids reads no other memory; a longer id still works, from the heap.
+#[derive(Clone)]
+pub struct Id(IdText);
 
-/// Copies the text, so an id that fits is stored inline even when it arrives in a larger buffer.
-impl<'de> Deserialize<'de> for Id {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self::from(&*std::borrow::Cow::<'de, str>::deserialize(deserializer)?))
-    }
+/// Room for a UUID's 36 characters and two to spare.
+const INLINE_ID_BYTES: usize = 38;
+
+#[derive(Clone)]
+enum IdText {
+    /// The first `len` bytes of `bytes` hold the id.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE_ID_BYTES],
+    },
+    Heap(Box<str>),
 }
 
 impl Id {
     pub fn as_str(&self) -> &str {
-        &self.0
+        match &self.0 {
+            IdText::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("an inline id is copied from a str")
+            }
+            IdText::Heap(text) => text,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            IdText::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            IdText::Heap(text) => text.as_bytes(),
+        }
+    }
+}
+
+impl From<&str> for Id {
+    fn from(id: &str) -> Self {
+        match u8::try_from(id.len()) {
+            Ok(len) if id.len() <= INLINE_ID_BYTES => {
+                let mut bytes = [0; INLINE_ID_BYTES];
+                bytes[..id.len()].copy_from_slice(id.as_bytes());
+                Self(IdText::Inline { len, bytes })
+            }
+            _ => Self(IdText::Heap(id.into())),
+        }
+    }
+}
+
+/// Copies the text, so an id that fits is stored inline even when it arrives in a larger buffer.
+impl From<String> for Id {
+    fn from(id: String) -> Self {
+        Self::from(id.as_str())
     }
 }
 
 impl Default for Id {
     fn default() -> Self {
-        Self(SmallString::new())
+        Self::from("")
+    }
+}
+
+/// Byte by byte, as `str` compares: the same order whether an id is inline or not.
+impl PartialEq for Id {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Id {}
+
+impl PartialOrd for Id {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Id {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.as_bytes().cmp(other.as_bytes())
+    }
+}
+
+/// As the `str` hashes, so maps keyed by ids can be looked up with a `&str` (see `Borrow`).
+impl Hash for Id {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl Serialize for Id {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Id {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Self::from(&*std::borrow::Cow::<'de, str>::deserialize(deserializer)?))
     }
 }
 
@@ -212,26 +294,13 @@ impl Deref for Id {
     type Target = str;
 
     fn deref(&self) -> &str {
-        &self.0
+        self.as_str()
     }
 }
 
 impl Borrow<str> for Id {
     fn borrow(&self) -> &str {
-        &self.0
-    }
-}
-
-impl From<&str> for Id {
-    fn from(id: &str) -> Self {
-        Self(SmallString::from_str(id))
-    }
-}
-
-/// Copies rather than adopts the buffer: a string with spare capacity would stay on the heap.
-impl From<String> for Id {
-    fn from(id: String) -> Self {
-        Self::from(id.as_str())
+        self.as_str()
     }
 }
 
@@ -249,7 +318,7 @@ impl PartialEq<&str> for Id {
 
 impl fmt::Display for Id {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self)
+        f.write_str(self.as_str())
     }
 }
 
@@ -715,11 +784,33 @@ mod tests {
         let uuid = "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f";
         let mut roomy = String::with_capacity(128);
         roomy.push_str(uuid);
-        assert!(!Id::from(roomy).0.spilled());
-        assert!(!serde_json::from_value::<Id>(serde_json::json!(uuid)).unwrap().0.spilled());
-        let long = Id::from("x".repeat(40));
-        assert!(long.0.spilled());
-        assert_eq!(long.len(), 40);
+        let inline = |id: &Id| matches!(id.0, IdText::Inline { .. });
+        assert!(inline(&Id::from(roomy)));
+        assert!(inline(&serde_json::from_value::<Id>(serde_json::json!(uuid)).unwrap()));
+        assert!(inline(&Id::from("x".repeat(38))));
+        let long = Id::from("x".repeat(39));
+        assert!(!inline(&long));
+        assert_eq!(long.len(), 39);
+        assert_eq!(std::mem::size_of::<Id>(), 40);
+    }
+
+    #[test]
+    fn ids_compare_and_hash_as_their_text_inline_or_not() {
+        let texts =
+            ["", "a", "a\0", "ab", "é", "x".repeat(38).as_str(), "x".repeat(39).as_str(), "y"].map(String::from);
+        for a in &texts {
+            for b in &texts {
+                let (id_a, id_b) = (Id::from(a.as_str()), Id::from(b.as_str()));
+                assert_eq!(id_a.cmp(&id_b), a.cmp(b), "{a:?} vs {b:?}");
+                assert_eq!(id_a == id_b, a == b, "{a:?} vs {b:?}");
+            }
+        }
+        let by_id: HashMap<Id, usize> =
+            texts.iter().enumerate().map(|(n, text)| (Id::from(text.as_str()), n)).collect();
+        for (n, text) in texts.iter().enumerate() {
+            assert_eq!(by_id.get(text.as_str()), Some(&n));
+            assert_eq!(Id::from(text.as_str()).to_string(), *text);
+        }
     }
 
     #[test]
