@@ -82,9 +82,11 @@ macro_rules! connect_enum {
 ///
 /// Its text is kept once for the life of the process, in a table of such values, and the value is
 /// a number in that table, so an enum holding it takes 4 bytes; agents repeat these enums by the
-/// hundred thousand. Connect adds values rarely, so the table holds a handful (it has room for
-/// 65,536). Values compare and
-/// sort by their text.
+/// hundred thousand. Values compare and sort by their text.
+///
+/// The table has room for 65,536 texts, and a process that meets more panics (see
+/// [`UnknownValues::number`]). Connect's enums hold about a dozen values each and grow by one now and
+/// then, so a warm Lambda sees a handful.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Unknown(u16);
 
@@ -97,22 +99,32 @@ struct UnknownValues {
 
 static UNKNOWN_VALUES: LazyLock<RwLock<UnknownValues>> = LazyLock::new(Default::default);
 
+impl UnknownValues {
+    /// The number of `text`, added to the table if it is new.
+    ///
+    /// # Panics
+    /// When the table already holds 65,536 texts: the values of three Connect enums will not get
+    /// there, and a source that sends that many new ones is broken.
+    fn number(&mut self, text: &str) -> u16 {
+        if let Some(&number) = self.numbers.get(text) {
+            return number;
+        }
+        let number = u16::try_from(self.texts.len()).expect("at most 65,536 distinct unknown enum values per process");
+        // Kept for the life of the process, so `as_str` can lend it without holding the lock.
+        let text: &'static str = Box::leak(text.into());
+        self.texts.push(text);
+        self.numbers.insert(text, number);
+        number
+    }
+}
+
 impl Unknown {
     /// Private: `From<&str>` on each enum is the one way in, so a known value is never `Other`.
     fn new(text: &str) -> Self {
         if let Some(&number) = UNKNOWN_VALUES.read().unwrap_or_else(PoisonError::into_inner).numbers.get(text) {
             return Self(number);
         }
-        let mut values = UNKNOWN_VALUES.write().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&number) = values.numbers.get(text) {
-            return Self(number);
-        }
-        let number = u16::try_from(values.texts.len()).expect("fewer than 65,536 distinct unknown enum values");
-        // Kept for the life of the process, so `as_str` can lend it without holding the lock.
-        let text: &'static str = Box::leak(text.into());
-        values.texts.push(text);
-        values.numbers.insert(text, number);
-        Self(number)
+        Self(UNKNOWN_VALUES.write().unwrap_or_else(PoisonError::into_inner).number(text))
     }
 
     pub fn as_str(self) -> &'static str {
@@ -201,6 +213,8 @@ enum IdText {
 }
 
 impl Id {
+    /// Checks that an inline id is UTF-8 on every call, which takes nanoseconds; comparisons and
+    /// lookups use the bytes instead.
     pub fn as_str(&self) -> &str {
         match &self.0 {
             IdText::Inline { len, bytes } => {
@@ -218,23 +232,29 @@ impl Id {
     }
 }
 
+const _: () = assert!(INLINE_ID_BYTES <= u8::MAX as usize, "an inline id's length fits in its u8");
+
 impl From<&str> for Id {
     fn from(id: &str) -> Self {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= INLINE_ID_BYTES => {
-                let mut bytes = [0; INLINE_ID_BYTES];
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
-                Self(IdText::Inline { len, bytes })
-            }
-            _ => Self(IdText::Heap(id.into())),
+        if id.len() <= INLINE_ID_BYTES {
+            let mut bytes = [0; INLINE_ID_BYTES];
+            bytes[..id.len()].copy_from_slice(id.as_bytes());
+            Self(IdText::Inline { len: id.len() as u8, bytes })
+        } else {
+            Self(IdText::Heap(id.into()))
         }
     }
 }
 
-/// Copies the text, so an id that fits is stored inline even when it arrives in a larger buffer.
+/// An id that fits is copied inline even when it arrives in a larger buffer; a longer one keeps
+/// the buffer.
 impl From<String> for Id {
     fn from(id: String) -> Self {
-        Self::from(id.as_str())
+        if id.len() <= INLINE_ID_BYTES {
+            Self::from(id.as_str())
+        } else {
+            Self(IdText::Heap(id.into_boxed_str()))
+        }
     }
 }
 
@@ -244,7 +264,6 @@ impl Default for Id {
     }
 }
 
-/// Byte by byte, as `str` compares: the same order whether an id is inline or not.
 impl PartialEq for Id {
     fn eq(&self, other: &Self) -> bool {
         self.as_bytes() == other.as_bytes()
@@ -259,6 +278,7 @@ impl PartialOrd for Id {
     }
 }
 
+/// Byte by byte, as `str` orders: the same order whether an id is inline or not.
 impl Ord for Id {
     fn cmp(&self, other: &Self) -> Ordering {
         self.as_bytes().cmp(other.as_bytes())
@@ -286,7 +306,25 @@ impl Serialize for Id {
 
 impl<'de> Deserialize<'de> for Id {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(Self::from(&*std::borrow::Cow::<'de, str>::deserialize(deserializer)?))
+        struct IdVisitor;
+
+        impl serde::de::Visitor<'_> for IdVisitor {
+            type Value = Id;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an id string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, id: &str) -> Result<Id, E> {
+                Ok(Id::from(id))
+            }
+
+            fn visit_string<E: serde::de::Error>(self, id: String) -> Result<Id, E> {
+                Ok(Id::from(id))
+            }
+        }
+
+        deserializer.deserialize_str(IdVisitor)
     }
 }
 
@@ -415,8 +453,9 @@ pub struct Agent {
     pub next_status: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "SlotsByChannel::is_empty")]
     pub slots: SlotsByChannel,
-    /// Most agents hold one or two contacts (a call, or two chats), which are stored inline: the
-    /// diff reads every agent's contacts, and contacts on the heap would each be a cache miss.
+    /// An agent holds a few contacts at most. Up to two (a call and a chat, two chats) are stored
+    /// inline: the diff reads every agent's contacts, and contacts on the heap would each cost it
+    /// a cache miss.
     #[serde(default, skip_serializing_if = "SmallVec::is_empty")]
     pub contacts: SmallVec<[Contact; 2]>,
     /// Tracked by connect-pulse: set while the agent is carried over from an earlier snapshot
@@ -571,7 +610,7 @@ impl Agents {
     }
 
     fn position(&self, id: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|agent| agent.id.as_str().cmp(id))
+        self.0.binary_search_by(|agent| agent.id.as_bytes().cmp(id.as_bytes()))
     }
 }
 
@@ -791,7 +830,39 @@ mod tests {
         let long = Id::from("x".repeat(39));
         assert!(!inline(&long));
         assert_eq!(long.len(), 39);
+        assert!(inline(&Id::from(format!("{}é", "x".repeat(36)))), "38 bytes, a two-byte character last");
+        assert!(!inline(&Id::from(format!("{}é", "x".repeat(37)))));
         assert_eq!(std::mem::size_of::<Id>(), 40);
+    }
+
+    #[test]
+    fn ids_of_any_length_and_text_survive_json() {
+        for text in ["", "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f", &"ü".repeat(19), &"ü".repeat(20), &"x".repeat(300)] {
+            let id = Id::from(text);
+            let json = serde_json::to_string(&id).unwrap();
+            assert_eq!(json, serde_json::to_string(text).unwrap());
+            assert_eq!(serde_json::from_str::<Id>(&json).unwrap(), id);
+            assert_eq!(id.as_str(), text);
+        }
+        assert!(serde_json::from_str::<Id>("42").is_err(), "an id is a string");
+    }
+
+    /// The layout the README's diff figures were measured with.
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn an_agent_takes_424_bytes() {
+        assert_eq!(std::mem::size_of::<Agent>(), 424);
+    }
+
+    #[test]
+    #[should_panic(expected = "at most 65,536 distinct unknown enum values")]
+    fn the_unknown_value_table_refuses_a_65537th_text() {
+        let mut values = UnknownValues::default();
+        for n in 0..=u16::MAX {
+            assert_eq!(values.number(&format!("VALUE_{n}")), n);
+        }
+        assert_eq!(values.number("VALUE_7"), 7, "a known text keeps its number");
+        values.number("ONE_TOO_MANY");
     }
 
     #[test]

@@ -52,7 +52,12 @@ fn arb_contacts() -> impl Strategy<Value = Vec<Contact>> {
         contact.state_started_at = contact.state_started_at.map(|at| at + Duration::minutes(minute));
         contact
     });
-    prop::collection::btree_map(select(vec!["c1", "c2", "c3", "c4"]), one, 0..3).prop_map(|contacts| {
+    prop::collection::btree_map(
+        select(vec!["c1", "c2", "c3", "c4-a-contact-id-longer-than-a-uuid-of-36-chars"]),
+        one,
+        0..3,
+    )
+    .prop_map(|contacts| {
         contacts
             .into_iter()
             .map(|(id, mut contact)| {
@@ -79,7 +84,8 @@ fn arb_agent(id: &'static str) -> impl Strategy<Value = Agent> {
 
 /// A snapshot of up to six agents out of a pool of eight, so two snapshots share most agents.
 fn arb_snapshot(taken_at: &'static str) -> impl Strategy<Value = Snapshot> {
-    let ids = ["a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"];
+    // One id too long to be stored inline, so the side-by-side walk also meets ids on the heap.
+    let ids = ["a0", "a1", "a2", "a3-an-agent-id-longer-than-a-uuid-of-36-characters", "a4", "a5", "a6", "a7"];
     let agents = prop::sample::subsequence(ids.to_vec(), 0..=6)
         .prop_flat_map(|ids| ids.into_iter().map(arb_agent).collect::<Vec<_>>());
     (agents, any::<bool>()).prop_map(move |(agents, complete)| {

@@ -233,6 +233,22 @@ mod tests {
     }
 
     #[test]
+    fn ids_of_any_length_and_text_survive_the_item_round_trip() {
+        let mut agent = fat_agent();
+        agent.id = "ü".repeat(30).into();
+        agent.contacts[0].contact_id = format!("{}é", "c".repeat(37)).into();
+        agent.contacts[1].contact_id = format!("{}é", "c".repeat(36)).into();
+        let item = agent_item("instance-1", &agent, 1_800_000_000).unwrap();
+
+        let Some(StoredItem::Agent { agent: read, .. }) = read_item(item).unwrap() else {
+            panic!("an agent item reads as an agent");
+        };
+
+        assert_eq!(*read, agent);
+        assert_eq!(read.contacts[0].contact_id.as_str(), format!("{}é", "c".repeat(37)));
+    }
+
+    #[test]
     fn an_unknown_sort_key_is_skipped_and_a_broken_agent_item_is_corrupt() {
         assert!(read_item(key("instance-1", "future#x")).unwrap().is_none());
 
