@@ -52,7 +52,7 @@ deploy: venv
 	cd infra && ../.venv-sam/bin/sam build && ../.venv-sam/bin/sam deploy --guided
 
 bench:
-	cargo bench
+	cargo bench --workspace
 
 clean:
 	cargo clean

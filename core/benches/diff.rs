@@ -8,8 +8,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use connect_pulse::diff::{diff, DiffSettings};
-use connect_pulse::model::{
+use connect_pulse_core::diff::{diff, DiffSettings};
+use connect_pulse_core::model::{
     Agent, AgentStatus, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots, Snapshot,
 };
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
