@@ -9,7 +9,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Agent, ArcStr, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference, Substr};
+use crate::model::{Agent, ArcStr, Channel, ContactState, HierarchyPath, Id, InitiationMethod, Reference};
 
 /// The `schemaVersion` of every `detail`; the minor part grows with additive changes.
 pub const SCHEMA_VERSION: &str = "1.0";
@@ -64,7 +64,7 @@ pub struct Event {
     /// When the snapshot that revealed the change was taken.
     pub time: DateTime<Utc>,
     /// The agent ARN, when Connect returned one: the event's only entry in `resources`.
-    pub resource: Option<Substr>,
+    pub resource: Option<ArcStr>,
     pub detail: Detail,
 }
 
@@ -75,7 +75,7 @@ impl Event {
     }
 
     /// The envelope's `resources`: the agent ARN, or nothing.
-    pub fn resources(&self) -> &[Substr] {
+    pub fn resources(&self) -> &[ArcStr] {
         self.resource.as_slice()
     }
 
@@ -143,7 +143,7 @@ pub enum Change {
 pub struct AgentSummary {
     pub id: Id,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Substr>,
+    pub arn: Option<ArcStr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     pub hierarchy_path: Arc<HierarchyPath>,

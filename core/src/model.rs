@@ -20,7 +20,7 @@ use std::hash::Hash;
 use std::ops::{Deref, Index};
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
-pub use arcstr::{ArcStr, Substr};
+pub use arcstr::ArcStr;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use smallvec::SmallVec;
@@ -441,10 +441,8 @@ pub struct Contact {
 #[serde(rename_all = "camelCase")]
 pub struct Agent {
     pub id: Id,
-    /// Once [`Snapshot::share_repeated_values`] has run, a part of one text holding the ARNs of all
-    /// the snapshot's agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arn: Option<Substr>,
+    pub arn: Option<ArcStr>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub routing_profile: Option<Arc<Reference>>,
     #[serde(default)]
@@ -501,12 +499,9 @@ impl Snapshot {
     }
 
     /// Points equal status names and ARNs, routing profiles, queues and hierarchy paths at one
-    /// copy each, and packs the agents' ARNs into one text in id order. Connect sends them per
-    /// agent; a contact centre has a few dozen of each repeated value, so sharing them saves a copy
-    /// per agent and keeps what the diff compares in the CPU cache. Agent ARNs are unique, but an
-    /// event clones its agent's ARN: as parts of one text, the clone touches only that text's
-    /// shared count, where an ARN of its own, wherever the fetch allocated it, would cost a cache
-    /// miss per event. Adapters call it on every snapshot they build.
+    /// copy each. Connect sends them per agent; a contact centre has a few dozen of each, so
+    /// sharing them saves a copy per agent and keeps what the diff compares in the CPU cache.
+    /// Adapters call it on every snapshot they build.
     pub fn share_repeated_values(&mut self) {
         let mut shared = SharedValues::default();
         for agent in self.agents.iter_mut() {
@@ -524,23 +519,6 @@ impl Snapshot {
                     *queue = share(&mut shared.references, queue);
                 }
             }
-        }
-        self.pack_agent_arns();
-    }
-
-    fn pack_agent_arns(&mut self) {
-        let arns = || self.agents.iter().filter_map(|agent| agent.arn.as_deref());
-        let mut packed = String::with_capacity(arns().map(str::len).sum());
-        for arn in arns() {
-            packed.push_str(arn);
-        }
-        let packed = ArcStr::from(packed);
-
-        let mut start = 0;
-        for arn in self.agents.iter_mut().filter_map(|agent| agent.arn.as_mut()) {
-            let end = start + arn.len();
-            *arn = packed.substr(start..end);
-            start = end;
         }
     }
 }
@@ -830,7 +808,6 @@ mod tests {
     fn agent(id: &str, status: &str) -> Agent {
         Agent {
             id: id.into(),
-            arn: Some(format!("arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/{id}").into()),
             status: Some(AgentStatus {
                 name: Some(status.into()),
                 arn: Some(format!("arn:{status}").into()),
@@ -873,8 +850,8 @@ mod tests {
     /// The layout the README's diff figures were measured with.
     #[cfg(target_pointer_width = "64")]
     #[test]
-    fn an_agent_takes_432_bytes() {
-        assert_eq!(std::mem::size_of::<Agent>(), 432);
+    fn an_agent_takes_424_bytes() {
+        assert_eq!(std::mem::size_of::<Agent>(), 424);
     }
 
     #[test]
@@ -957,28 +934,5 @@ mod tests {
         let profile = |id: &str| snapshot.agents[id].routing_profile.clone().unwrap();
         assert!(Arc::ptr_eq(&profile("a"), &profile("c")));
         assert!(Arc::ptr_eq(&snapshot.agents["a"].hierarchy_path, &snapshot.agents["c"].hierarchy_path));
-        let arn = |id: &str| snapshot.agents[id].arn.clone().unwrap();
-        assert_eq!(arn("b").as_str(), "arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/b");
-        assert!(ArcStr::ptr_eq(arn("a").parent(), arn("c").parent()), "agent ARNs are parts of one text");
-    }
-
-    #[test]
-    fn packing_agent_arns_skips_agents_without_one() {
-        let mut snapshot = Snapshot::new("instance-1", DateTime::UNIX_EPOCH);
-        let mut without = agent("b", "Available");
-        without.arn = None;
-        snapshot.agents = [agent("a", "Available"), without, agent("c", "Lunch")].into_iter().collect();
-
-        snapshot.share_repeated_values();
-
-        let arns: Vec<Option<&str>> = snapshot.agents.iter().map(|agent| agent.arn.as_deref()).collect();
-        assert_eq!(
-            arns,
-            [
-                Some("arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/a"),
-                None,
-                Some("arn:aws:connect:us-east-1:123456789012:instance/i-1/agent/c"),
-            ]
-        );
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::model::{
     Agent, AgentStatus, ArcStr, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
-    SlotsByChannel, Substr,
+    SlotsByChannel,
 };
 
 /// The agent of one `UserData`, or `None` when Connect sent no user id to key it by.
@@ -19,7 +19,7 @@ pub(super) fn agent(user_data: sdk::UserData) -> Option<Agent> {
 
     Some(Agent {
         id: id.into(),
-        arn: user.arn.map(Substr::from),
+        arn: user.arn.map(ArcStr::from),
         routing_profile: user_data.routing_profile.map(|r| Arc::new(reference(r.id, r.arn))),
         hierarchy_path: Arc::new(user_data.hierarchy_path.map(hierarchy_path).unwrap_or_default()),
         status: user_data.status.map(|s| AgentStatus {

@@ -150,7 +150,7 @@ mod tests {
 
     use super::*;
     use crate::model::{
-        AgentStatus, ArcStr, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots, Substr,
+        AgentStatus, ArcStr, Channel, Contact, ContactState, HierarchyPath, InitiationMethod, Reference, Slots,
     };
     use std::sync::Arc;
 
@@ -168,7 +168,7 @@ mod tests {
         let channels = [Channel::Voice, Channel::Chat, Channel::Task, Channel::Email, Channel::from("HOLOGRAM")];
         Agent {
             id: "7d3f6a2e-9a0b-4c1d-8e2f-3a4b5c6d7e8f".into(),
-            arn: reference("agent", 1).arn.map(Substr::from),
+            arn: reference("agent", 1).arn.map(ArcStr::from),
             routing_profile: Some(Arc::new(reference("routing-profile", 1))),
             hierarchy_path: Arc::new(HierarchyPath {
                 level_one: Some(reference("agent-group", 1)),
