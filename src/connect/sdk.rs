@@ -20,7 +20,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::time::{sleep, timeout_at, Instant};
 
 use super::{convert, AgentScope, AgentSource, Fetch, FetchStats, SourceError};
-use crate::model::{MissingChunk, Snapshot};
+use crate::model::{Agents, MissingChunk, Snapshot};
 use crate::sdk_error;
 
 /// `GetCurrentUserData` takes at most 100 queues, routing profiles or agents per call.
@@ -380,8 +380,7 @@ impl AgentSource for ConnectSource {
         }
         // Queues and hierarchy groups overlap, so one agent can come back in several chunks.
         let fetched = agents.len();
-        snapshot.agents = agents.into_iter().collect();
-        snapshot.share_repeated_values();
+        snapshot.agents = Agents::shared(agents);
         let duplicates = (fetched - snapshot.agents.len()) as u32;
         stats.agents = snapshot.agents.len() as u32;
 

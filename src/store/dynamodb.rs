@@ -15,7 +15,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::item::{self, n, s, StoredItem, LEASE_EXPIRES_AT, LEASE_OWNER, MISSING, SEQUENCE, TAKEN_AT};
 use super::{Lease, SaveStats, SnapshotStore, StoreError, Stored};
-use crate::model::Snapshot;
+use crate::model::{Agents, Snapshot};
 use crate::sdk_error;
 
 pub use super::item::{AGENT_SORT_KEY_PREFIX, META_SORT_KEY, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE};
@@ -81,14 +81,12 @@ impl DynamoDbStore {
 
         let snapshot = meta.taken_at.map(|taken_at| {
             // The query returns agents in key order, so collecting them sorts nothing.
-            let mut snapshot = Snapshot {
+            Snapshot {
                 instance_id: instance_id.to_owned(),
                 taken_at,
                 missing: meta.missing,
-                agents: agents.into_iter().collect(),
-            };
-            snapshot.share_repeated_values();
-            snapshot
+                agents: Agents::shared(agents),
+            }
         });
         Ok((Stored { snapshot, sequence: meta.sequence, expires_at }, meta.lease_owner))
     }
