@@ -80,7 +80,7 @@ impl DynamoDbStore {
         tracing::debug!(instance_id, agents = agents.len(), expired, sequence = meta.sequence, "snapshot loaded");
 
         let snapshot = meta.taken_at.map(|taken_at| {
-            // The query returns agents in key order, so collecting them sorts nothing.
+            // The query returns agents in key order, so collecting them moves no agent.
             Snapshot {
                 instance_id: instance_id.to_owned(),
                 taken_at,
