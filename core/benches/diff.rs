@@ -241,7 +241,7 @@ fn bench_tick(c: &mut Criterion) {
 fn as_converted(agent: &Agent) -> Agent {
     let own = |text: &Option<ArcStr>| text.as_deref().map(ArcStr::from);
     let mut agent = agent.clone();
-    agent.arn = agent.arn.as_deref().map(Into::into);
+    agent.arn = own(&agent.arn);
     if let Some(status) = &mut agent.status {
         status.name = own(&status.name);
         status.arn = own(&status.arn);

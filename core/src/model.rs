@@ -570,10 +570,9 @@ pub struct Agents(Vec<Agent>);
 
 impl Agents {
     /// Collects the agents an adapter built, fetched or loaded, as `collect` does, with their
-    /// repeated values shared (status names and ARNs, routing profiles, queues, hierarchy paths).
-    /// Adapters build every snapshot with it. The values are shared before the agents are sorted,
-    /// in the order the adapter built them, which is the order their texts were allocated in: read
-    /// in that order they stream from memory, where in id order each would miss the CPU cache.
+    /// repeated values shared. The values are shared before the agents are sorted, in the order the
+    /// adapter built them, which is the order their texts were allocated in: read in that order
+    /// they stream from memory, where in id order each would miss the CPU cache.
     pub fn shared(mut agents: Vec<Agent>) -> Self {
         share_repeated_values(&mut agents);
         agents.into_iter().collect()
